@@ -20,7 +20,7 @@ ROAD = np.array([125, 122, 118], dtype=np.float32)
 TREE = np.array([40, 70, 36], dtype=np.float32)
 
 
-def _smooth_noise(rng, size, cells):
+def smooth_noise(rng, size, cells):
     """Bilinearly upsampled uniform noise in [0, 1], shape (size, size)."""
     coarse = rng.random((cells + 1, cells + 1)).astype(np.float32)
     t = np.linspace(0, cells, size, endpoint=False, dtype=np.float32)
@@ -63,7 +63,7 @@ def make_scene(seed, index, size=128):
     # Water: a smooth blob, nearly flat.
     if rng.random() < 0.6:
         level = rng.uniform(0.55, 0.75)
-        water = _smooth_noise(rng, size, int(rng.integers(2, 4))) > level
+        water = smooth_noise(rng, size, int(rng.integers(2, 4))) > level
         img[water] = WATER + rng.normal(0, 2, (int(water.sum()), 3))
 
     # Roads: straight bands at random angles.

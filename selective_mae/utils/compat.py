@@ -16,10 +16,20 @@ checkpoint loader run).
    mmengine's local-file loader always asks for ``weights_only=True``. So a
    run resumes from its own checkpoints, and any file, a downloaded model-zoo
    file included, is still unpickled by the restricted loader only.
+
+Besides, :func:`downstream_imports_hidden` keeps ``import selective_mae``
+from importing mmdet: ``mmpretrain.models`` tries ``import mmdet`` (to
+register ``ResLayerExtraNorm``, used only by mmdet-based benchmarks) and
+would otherwise drag the whole detection stack into every pretraining run.
 """
 import collections
 import collections.abc
+import contextlib
 import os.path as osp
+import pickle
+import sys
+
+DOWNSTREAM_PACKAGES = ('mmdet', 'mmrotate', 'mmseg')
 
 _APPLIED = set()
 
@@ -31,16 +41,38 @@ def fix_collections_aliases():
             setattr(collections, name, getattr(collections.abc, name))
 
 
+def history_buffer_getattr(obj, name):
+    """The only ``getattr`` a weights-only load may call.
+
+    mmengine's ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Allowing the builtin ``getattr``
+    would let a crafted file reach any attribute of any allowed object, so
+    checkpoints get this narrow stand-in instead.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    # the built-in statistics, and any registered with
+    # HistoryBuffer.register_statistics (the dict fills lazily)
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed in a weights-only load')
+
+
 def checkpoint_safe_globals():
     """Types besides tensors that mmengine training checkpoints contain.
 
     Returns:
-        list: Classes and functions to allow in weights-only unpickling.
+        list: Classes and functions to allow in weights-only unpickling
+        (a ``(function, name)`` pair stands in for the global ``name``).
     """
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    safe = [HistoryBuffer, np.ndarray, np.dtype]
+    safe = [HistoryBuffer, np.ndarray, np.dtype,
+            (history_buffer_getattr, 'builtins.getattr')]
     # numpy arrays and scalars pickle through these reconstructors; their
     # module moved from numpy.core to numpy._core in numpy 2.
     multiarray = getattr(getattr(np, '_core', None), 'multiarray', None)
@@ -67,8 +99,6 @@ def weights_only_load(filename, map_location=None):
     Returns:
         dict: The loaded checkpoint.
     """
-    import pickle
-
     import torch
 
     filename = osp.expanduser(filename)
@@ -95,6 +125,36 @@ def fix_checkpoint_loading():
         torch.serialization.add_safe_globals(checkpoint_safe_globals())
     CheckpointLoader.register_scheme(prefixes='', force=True)(
         weights_only_load)
+
+
+class _HiddenPackages:
+    """A meta-path finder that reports some top-level packages as absent."""
+
+    def __init__(self, names):
+        self.names = set(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split('.', 1)[0] in self.names:
+            raise ModuleNotFoundError(
+                f'{fullname} is hidden while selective_mae is imported',
+                name=fullname)
+        return None
+
+
+@contextlib.contextmanager
+def downstream_imports_hidden():
+    """Make optional ``import mmdet`` (& co.) fail inside the block.
+
+    Packages already imported stay visible, so a process that imported mmdet
+    first sees no difference.
+    """
+    hidden = [n for n in DOWNSTREAM_PACKAGES if n not in sys.modules]
+    finder = _HiddenPackages(hidden)
+    sys.meta_path.insert(0, finder)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)
 
 
 def apply_all():

@@ -1,0 +1,135 @@
+"""Small data sets in the on-disk formats of the downstream benchmarks.
+
+Used by the tests and for trying a config without the real data. Each
+generator is deterministic for a seed and writes exactly the layout the
+stock mmrotate / mmseg data sets read.
+"""
+import os
+import os.path as osp
+
+import numpy as np
+
+from selective_mae.datasets.demo_data import smooth_noise
+
+DOTA_CLASSES = ('plane', 'baseball-diamond', 'bridge', 'ground-track-field',
+                'small-vehicle', 'large-vehicle', 'ship', 'tennis-court',
+                'basketball-court', 'storage-tank', 'soccer-ball-field',
+                'roundabout', 'harbor', 'swimming-pool', 'helicopter')
+
+# Potsdam label values as written by mmseg's converter (before
+# reduce_zero_label): 0 boundary / unlabelled, then these six classes.
+POTSDAM_LABELS = dict(
+    impervious_surface=1, building=2, low_vegetation=3, tree=4, car=5,
+    clutter=6)
+_POTSDAM_RGB = {
+    1: (200, 200, 195), 2: (150, 70, 60), 3: (120, 160, 80), 4: (40, 90, 40),
+    5: (30, 60, 160), 6: (170, 120, 60)
+}
+
+
+def _write_png(path, array):
+    from PIL import Image
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    Image.fromarray(array).save(path)
+
+
+def _rotated_box(cx, cy, w, h, angle):
+    """Corners (4, 2) of a w x h box centred at (cx, cy), rotated by angle."""
+    c, s = np.cos(angle), np.sin(angle)
+    dx = np.array([-w, w, w, -w]) / 2
+    dy = np.array([-h, -h, h, h]) / 2
+    return np.stack([cx + dx * c - dy * s, cy + dx * s + dy * c], 1)
+
+
+def make_dota_dataset(root, split='trainval', num_images=4, size=256,
+                      classes=DOTA_CLASSES[:3], boxes_per_image=4, seed=0):
+    """Write DOTA-format images and annotation files.
+
+    Layout: ``root/<split>/images/P0000.png`` and
+    ``root/<split>/annfiles/P0000.txt`` with one object per line,
+    ``x1 y1 x2 y2 x3 y3 x4 y4 class difficulty``.
+
+    Args:
+        root (str): Output folder.
+        split (str): Sub-folder name, as in mmrotate's DOTA configs.
+        num_images (int): Number of images.
+        size (int): Image side in pixels.
+        classes (Sequence[str]): Class names to draw from.
+        boxes_per_image (int): Objects per image.
+        seed (int): Random seed.
+
+    Returns:
+        str: ``root``.
+    """
+    import cv2
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(60, 255, (len(classes), 3))
+    for i in range(num_images):
+        img = np.full((size, size, 3), 90, np.uint8)
+        img += rng.integers(0, 20, img.shape, dtype=np.uint8)
+        lines = []
+        for _ in range(boxes_per_image):
+            k = int(rng.integers(len(classes)))
+            w, h = rng.uniform(size * 0.08, size * 0.25, 2)
+            cx, cy = rng.uniform(size * 0.2, size * 0.8, 2)
+            corners = _rotated_box(cx, cy, w, h, rng.uniform(0, np.pi))
+            cv2.fillPoly(img, [np.round(corners).astype(np.int32)],
+                         colours[k].tolist())
+            coords = ' '.join(f'{v:.1f}' for v in corners.reshape(-1))
+            lines.append(f'{coords} {classes[k]} 0')
+        _write_png(osp.join(root, split, 'images', f'P{i:04d}.png'), img)
+        ann = osp.join(root, split, 'annfiles', f'P{i:04d}.txt')
+        os.makedirs(osp.dirname(ann), exist_ok=True)
+        with open(ann, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return root
+
+
+def make_potsdam_dataset(root, num_train=4, num_val=2, size=128, seed=0):
+    """Write Potsdam-format tiles as mmseg's converter leaves them.
+
+    Layout: ``root/img_dir/{train,val}/N.png`` (RGB) and
+    ``root/ann_dir/{train,val}/N.png`` (label values of
+    :data:`POTSDAM_LABELS`, 0 on region boundaries).
+
+    Args:
+        root (str): Output folder.
+        num_train (int): Training tiles.
+        num_val (int): Validation tiles.
+        size (int): Tile side in pixels.
+        seed (int): Random seed.
+
+    Returns:
+        str: ``root``.
+    """
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    for split, n in (('train', num_train), ('val', num_val)):
+        for i in range(n):
+            label = np.full((size, size), 1, np.uint8)
+            label[smooth_noise(rng, size, 3) > 0.6] = 3
+            for _ in range(rng.integers(1, 4)):  # buildings
+                x0, y0 = rng.integers(0, size - size // 4, 2)
+                w, h = rng.integers(size // 8, size // 4, 2)
+                label[y0:y0 + h, x0:x0 + w] = 2
+            for _ in range(rng.integers(2, 8)):  # trees
+                cx, cy = rng.integers(0, size, 2)
+                r = rng.integers(3, max(4, size // 16))
+                label[(xx - cx)**2 + (yy - cy)**2 < r * r] = 4
+            for _ in range(rng.integers(1, 6)):  # cars and clutter
+                x0, y0 = rng.integers(0, size - 8, 2)
+                label[y0:y0 + 4, x0:x0 + 7] = rng.choice([5, 6])
+            img = np.zeros((size, size, 3), np.float32)
+            for value, rgb in _POTSDAM_RGB.items():
+                img[label == value] = rgb
+            img = np.clip(img + rng.normal(0, 6, img.shape), 0,
+                          255).astype(np.uint8)
+            # unlabelled boundary pixels, as in the *_noBoundary labels
+            edge = np.zeros_like(label, bool)
+            edge[1:] |= label[1:] != label[:-1]
+            edge[:, 1:] |= label[:, 1:] != label[:, :-1]
+            label[edge & (rng.random(label.shape) < 0.5)] = 0
+            _write_png(osp.join(root, 'img_dir', split, f'{i}.png'), img)
+            _write_png(osp.join(root, 'ann_dir', split, f'{i}.png'), label)
+    return root
+

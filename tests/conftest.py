@@ -1,0 +1,66 @@
+"""Fixtures shared by the whole suite."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def run_tool(args, timeout=600, env=None, check=True):
+    """Run a project command line (``tools/*.py`` or ``*.sh``) as a user
+    would, from the repository root, with this interpreter.
+
+    Args:
+        args (list[str]): The command; a first item ending in ``.py`` is run
+            with this Python, one ending in ``.sh`` with bash.
+        timeout (int): Seconds before the command is killed.
+        env (dict, optional): Extra environment variables.
+        check (bool): Fail the test (showing the output's end) on a
+            non-zero exit.
+
+    Returns:
+        subprocess.CompletedProcess: With ``stdout`` holding stdout and
+        stderr together.
+    """
+    args = [str(a) for a in args]
+    if args[0].endswith('.py'):
+        args = [sys.executable] + args
+    elif args[0].endswith('.sh'):
+        args = ['bash'] + args
+    full_env = dict(os.environ)
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
+    full_env['PYTHON'] = sys.executable
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env.update(env or {})
+    proc = subprocess.run(
+        args, cwd=REPO, env=full_env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        pytest.fail(f'{" ".join(args)} exited with {proc.returncode}:\n'
+                    f'{proc.stdout[-6000:]}')
+    return proc
+
+
+@pytest.fixture(scope='session')
+def repo_root():
+    return REPO
+
+
+@pytest.fixture(scope='session')
+def demo_data(tmp_path_factory):
+    """32 generated demo scenes (128 px) with a train.txt list file."""
+    from selective_mae.datasets.demo_data import generate_demo_dataset
+    root = str(tmp_path_factory.mktemp('demo_rs'))
+    paths = generate_demo_dataset(root, num_images=32, size=128, seed=0)
+    with open(osp.join(root, 'train.txt'), 'w') as f:
+        f.write('\n'.join(paths) + '\n')
+    return root
+
+
+@pytest.fixture(scope='session')
+def tool():
+    """:func:`run_tool`, as a fixture."""
+    return run_tool

@@ -1,0 +1,158 @@
+"""Train a model from a config: pretraining, classification, detection or
+segmentation (mmengine Runner; the flags of mmpretrain's tools/train.py).
+
+Examples::
+
+    python tools/train.py configs/selectivemae/<cfg>.py
+    python tools/train.py <cfg> --work-dir work_dirs/run1 --amp
+    python tools/train.py <cfg> --resume            # latest in work dir
+    python tools/train.py <cfg> --resume path.pth --cfg-options \
+        train_cfg.max_epochs=3
+    bash tools/dist_train.sh <cfg> 8
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import warnings
+
+# mmengine imports pkg_resources to find `mmpretrain::` & co. config bases
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
+# The repository root, so `import selective_mae` works without installing.
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..'))
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or (no value) from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='enable automatic-mixed-precision training')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by the actual total batch size '
+        'against the config\'s auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='disable pin_memory in the data loaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in the data loaders')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'train_cfg.max_epochs=3 "model.backbone.out_indices=[3,5]"')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch >= 2.0)
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _loader_defaults(cfg, field, args):
+    """pin_memory / persistent_workers defaults for one data loader."""
+    loader = cfg.get(field)
+    if not loader:
+        return
+    workers = loader.get('num_workers', 0)
+    loader.setdefault('pin_memory', True)
+    loader.setdefault('persistent_workers', workers > 0)
+    if args.no_pin_memory:
+        loader['pin_memory'] = False
+    if args.no_persistent_workers or workers == 0:
+        loader['persistent_workers'] = False
+
+
+def merge_args(cfg, args):
+    """Merge the command-line arguments into ``cfg``."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    cfg.launcher = args.launcher
+
+    # work_dir: command line > config > ./work_dirs/<config name>
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise KeyError(f'--auto-scale-lr: {args.config} has no '
+                           '`auto_scale_lr` (base_batch_size) to scale from')
+        cfg.auto_scale_lr.enable = True
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        _loader_defaults(cfg, field, args)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+
+    import selective_mae  # noqa: F401  (run-time fixes, registries)
+    from mmengine.config import Config
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+
+    from selective_mae.utils.config_checks import (check_config,
+                                                     config_key_errors)
+    from selective_mae.utils.dist import setup_cpu_distributed
+
+    cfg = Config.fromfile(args.config)
+    cfg = merge_args(cfg, args)
+    check_config(cfg)
+    setup_cpu_distributed(cfg, args.launcher)
+
+    with config_key_errors(cfg):
+        if 'runner_type' not in cfg:
+            runner = Runner.from_cfg(cfg)
+        else:
+            runner = RUNNERS.build(cfg)
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
