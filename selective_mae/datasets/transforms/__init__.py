@@ -1,0 +1,1 @@
+from .loading import LoadRandomResizedCrop, LoadRSImage  # noqa: F401

@@ -1,0 +1,35 @@
+# Generated demo scenes (tools/dataset/make_demo_data.py), 64 px crops.
+# RS4M scans data_root once and caches the list in data_root/.rs4m_index.txt.
+dataset_type = 'RS4M'
+data_root = 'data/demo_rs/'
+# LoadRandomResizedCrop yields RGB: no channel flip.
+data_preprocessor = dict(
+    type='SelfSupDataPreprocessor',
+    mean=[123.675, 116.28, 103.53],
+    std=[58.395, 57.12, 57.375],
+    to_rgb=False)
+
+train_pipeline = [
+    dict(
+        type='LoadRandomResizedCrop',
+        scale=64,
+        crop_ratio_range=(0.2, 1.0),
+        interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackInputs')
+]
+
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='rs_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        pipeline=train_pipeline))
+
+# Names every undecodable file once and sums them up per epoch. A config
+# that sets its own custom_hooks must list it again.
+custom_hooks = [dict(type='BadImageHook')]

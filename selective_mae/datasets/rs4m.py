@@ -1,0 +1,348 @@
+"""Unlabelled remote-sensing image collections: OpticalRS-4M, OpticalRS-13M,
+MillionAID.
+
+Bad-file design
+---------------
+mmengine's ``BaseDataset.__getitem__`` replaces a sample whose pipeline
+returns ``None`` by a random other one, the released SelectiveMAE loader
+does the same on any exception: both put a duplicate in the epoch and hide
+the problem. Here instead:
+
+1. :func:`~selective_mae.datasets.image_io.read_rs_image` raises
+   :class:`~selective_mae.datasets.image_io.CorruptImageError` for a file that
+   exists but cannot be decoded (truncated, corrupt, not an image). Any other
+   error (missing file, a bug in a transform) propagates and stops training.
+2. :meth:`RS4M.__getitem__` catches only that error and returns a
+   :class:`BadImage` marker for the same index; it never fetches another
+   index. A pipeline returning ``None`` raises.
+3. The collate function :func:`rs_collate` (``collate_fn=dict(type=
+   'rs_collate')``) drops the markers, collates the rest with mmengine's
+   ``default_collate`` and attaches the dropped files to the batch as
+   ``batch.bad_images``. The batch is one sample shorter per bad file; no
+   sample appears twice in an epoch.
+4. :class:`~selective_mae.engine.hooks.BadImageHook` (main process) names
+   each bad file once in the log and prints a per-epoch summary (summed over
+   ranks).
+
+Index
+-----
+Without a list file, the image tree under ``data_prefix`` is scanned once (any
+depth, following symlinked folders once) with a progress bar, and the sorted
+relative paths are written to an index file, reused afterwards:
+``<img root>/.rs4m_index.txt`` when that folder is writable, else
+``<index_dir>/rs4m_index_<hash of the root>.txt``, where ``index_dir``
+defaults to the current run's work dir (found through mmengine's current
+logger) or ``~/.cache/selective_mae``. ``rebuild_index=True`` rescans. Under
+distributed training rank 0 builds the index while the others wait.
+"""
+import hashlib
+import logging
+import os
+import os.path as osp
+from typing import NamedTuple
+
+from mmengine.dataset import BaseDataset, default_collate
+from mmengine.dist import barrier, get_dist_info, is_distributed
+from mmengine.logging import MMLogger, print_log
+from mmengine.utils import ProgressBar
+from mmengine.registry import FUNCTIONS
+from mmpretrain.registry import DATASETS, TRANSFORMS
+
+from .image_io import CorruptImageError
+
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
+INDEX_NAME = '.rs4m_index.txt'
+INDEX_VERSION = 'selective_mae RS4M index v1'
+
+
+class BadImage(NamedTuple):
+    """Marker a data set returns in place of an undecodable sample.
+
+    Attributes:
+        img_path (str): The file.
+        sample_idx (int): Its index in the data set.
+        reason (str): The decoder's message.
+    """
+    img_path: str
+    sample_idx: int
+    reason: str
+
+
+class RSBatch(dict):
+    """A collated batch (``inputs``, ``data_samples``) plus the files that
+    were dropped from it, as ``bad_images`` (list of :class:`BadImage`).
+
+    The extra information is an attribute, not a key, so data
+    preprocessors that unpack the batch's values see only the usual two.
+    """
+    bad_images = ()
+
+
+@FUNCTIONS.register_module()
+def rs_collate(data_batch):
+    """Collate a batch, dropping :class:`BadImage` markers.
+
+    Args:
+        data_batch (list[dict | BadImage]): Samples from the data set.
+
+    Returns:
+        RSBatch: ``default_collate`` of the good samples, with the dropped
+        markers in ``bad_images``.
+
+    Raises:
+        RuntimeError: No sample of the batch could be decoded.
+    """
+    good = [d for d in data_batch if not isinstance(d, BadImage)]
+    bad = [d for d in data_batch if isinstance(d, BadImage)]
+    if not good:
+        raise RuntimeError('every image of a batch failed to decode: ' +
+                           '; '.join(f'{b.img_path} ({b.reason})'
+                                     for b in bad))
+    batch = RSBatch(default_collate(good))
+    batch.bad_images = bad
+    return batch
+
+
+def _scan_images(root, extensions):
+    """Relative paths of all image files under ``root``, sorted.
+
+    Args:
+        root (str): Folder to scan, at any depth.
+        extensions (tuple[str]): Lower-case extensions with the dot.
+
+    Returns:
+        list[str]: Paths relative to ``root``.
+    """
+    found = []
+    seen_dirs = set()
+    stack = ['']
+    rank, _ = get_dist_info()
+    bar = ProgressBar() if rank == 0 else None
+    while stack:
+        rel_dir = stack.pop()
+        full_dir = osp.join(root, rel_dir)
+        st = os.stat(full_dir)
+        if (st.st_dev, st.st_ino) in seen_dirs:
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        n_before = len(found)
+        with os.scandir(full_dir) as it:
+            for entry in it:
+                rel = osp.join(rel_dir, entry.name) if rel_dir else entry.name
+                if entry.is_dir():
+                    stack.append(rel)
+                elif (osp.splitext(entry.name)[1].lower() in extensions
+                      and entry.is_file()):
+                    found.append(rel)
+        if bar is not None and len(found) > n_before:
+            bar.update(len(found) - n_before)
+    if bar is not None:
+        bar.file.write('\n')
+    found.sort()
+    return found
+
+
+@DATASETS.register_module()
+class RS4M(BaseDataset):
+    """Unlabelled remote-sensing images for self-supervised pretraining.
+
+    Covers OpticalRS-4M (the default), OpticalRS-13M and MillionAID: they
+    differ only in where the files are, which ``variant`` records in the
+    meta information. Images come from a list file (``ann_file``, one path
+    per line relative to the image root, ``#`` comments allowed) or from a
+    scan of the image root, cached in an index file (see the module
+    docstring). Keeps mmengine's ``BaseDataset`` behaviour (``lazy_init``,
+    ``serialize_data``, ``indices``, ``sample_idx`` in every sample) except
+    that an undecodable image gives a :class:`BadImage` marker instead of a
+    random other sample.
+
+    Args:
+        data_root (str): Root folder of the data set.
+        ann_file (str): Optional list file, relative to ``data_root``.
+        data_prefix (str | dict): Image root relative to ``data_root``
+            (``dict(img_path=...)`` as mmengine, or a string).
+        variant (str): 'OpticalRS-4M', 'OpticalRS-13M' or 'MillionAID'.
+        extensions (tuple[str]): Image extensions to index.
+        index_dir (str, optional): Where the index goes when the image root
+            is not writable. Defaults to the run's work dir.
+        rebuild_index (bool): Rescan even if an index exists.
+        **kwargs: Other ``BaseDataset`` arguments (``pipeline``,
+            ``lazy_init``, ``indices``, ``serialize_data``, ...).
+    """
+    VARIANTS = ('OpticalRS-4M', 'OpticalRS-13M', 'MillionAID')
+
+    def __init__(self,
+                 data_root='',
+                 ann_file='',
+                 data_prefix='',
+                 variant='OpticalRS-4M',
+                 extensions=IMG_EXTENSIONS,
+                 index_dir=None,
+                 rebuild_index=False,
+                 **kwargs):
+        if variant not in self.VARIANTS:
+            raise ValueError(f'RS4M variant must be one of {self.VARIANTS}, '
+                             f'got {variant!r}')
+        if isinstance(data_prefix, str):
+            data_prefix = dict(img_path=data_prefix)
+        self.extensions = tuple(e.lower() for e in extensions)
+        self.index_dir = index_dir
+        self.rebuild_index = rebuild_index
+        self.index_file = None
+        self.variant = variant
+        # Transforms are looked up in mmpretrain's registry (and its
+        # parents), whatever the current default scope, as mmpretrain's own
+        # data sets do.
+        kwargs['pipeline'] = [
+            TRANSFORMS.build(t) if isinstance(t, dict) else t
+            for t in kwargs.get('pipeline', [])
+        ]
+        super().__init__(
+            ann_file=ann_file,
+            data_root=data_root,
+            data_prefix=data_prefix,
+            **kwargs)
+        self._metainfo['variant'] = variant
+
+    @property
+    def img_root(self):
+        """str: Folder the relative image paths start from."""
+        return self.data_prefix.get('img_path', '') or self.data_root
+
+    def load_data_list(self):
+        """Image paths from the list file or the (cached) folder scan.
+
+        Returns:
+            list[dict]: ``dict(img_path=...)`` per image.
+        """
+        root = self.img_root
+        if self.ann_file:
+            rel_paths = self._read_list_file(self.ann_file)
+        else:
+            if not osp.isdir(root):
+                raise FileNotFoundError(
+                    f'RS4M image root {root!r} (data_root={self.data_root!r}'
+                    f', data_prefix={self.data_prefix!r}) is not a folder')
+            rel_paths = self._load_or_build_index(root)
+        if not rel_paths:
+            src = self.ann_file or root
+            raise ValueError(f'RS4M found no images in {src!r} '
+                             f'(extensions {self.extensions})')
+        return [dict(img_path=osp.join(root, p)) for p in rel_paths]
+
+    @staticmethod
+    def _read_list_file(path):
+        with open(path) as f:
+            lines = [ln.strip() for ln in f]
+        return [ln for ln in lines if ln and not ln.startswith('#')]
+
+    def _index_header(self, root):
+        return (f'# {INDEX_VERSION} root={osp.abspath(root)} '
+                f'extensions={",".join(self.extensions)}')
+
+    def _index_candidates(self, root):
+        """Index file paths to try, beside the data first."""
+        beside = osp.join(root, INDEX_NAME)
+        index_dir = self.index_dir
+        if index_dir is None:
+            log_files = [
+                h.baseFilename
+                for h in MMLogger.get_current_instance().handlers
+                if isinstance(h, logging.FileHandler)
+            ]
+            if log_files:  # <work_dir>/<timestamp>/<timestamp>.log
+                index_dir = osp.dirname(osp.dirname(log_files[0]))
+            else:
+                index_dir = osp.join(
+                    osp.expanduser('~'), '.cache', 'selective_mae')
+        digest = hashlib.sha1(osp.abspath(root).encode()).hexdigest()[:12]
+        elsewhere = osp.join(index_dir, f'rs4m_index_{digest}.txt')
+        return [beside, elsewhere]
+
+    def _read_index(self, path, header):
+        with open(path) as f:
+            first = f.readline().rstrip('\n')
+            if first != header:
+                return None
+            return [ln.rstrip('\n') for ln in f if ln.strip()]
+
+    def _write_index(self, candidates, header, rel_paths):
+        for path in candidates:
+            tmp = f'{path}.tmp{os.getpid()}'
+            try:
+                os.makedirs(osp.dirname(path), exist_ok=True)
+                with open(tmp, 'w') as f:
+                    f.write(header + '\n')
+                    f.write('\n'.join(rel_paths) + '\n')
+                os.replace(tmp, path)
+                return path
+            except OSError as e:
+                print_log(
+                    f'RS4M: cannot write index {path!r} ({e})',
+                    logger='current')
+                if osp.exists(tmp):
+                    os.remove(tmp)
+        raise OSError(f'RS4M could not write its index to any of '
+                      f'{candidates}; set index_dir to a writable folder')
+
+    def _load_or_build_index(self, root):
+        header = self._index_header(root)
+        candidates = self._index_candidates(root)
+        if not self.rebuild_index:
+            for path in candidates:
+                if osp.isfile(path):
+                    rel_paths = self._read_index(path, header)
+                    if rel_paths is not None:
+                        self.index_file = path
+                        print_log(
+                            f'RS4M: {len(rel_paths)} images from index '
+                            f'{path}',
+                            logger='current')
+                        return rel_paths
+        rank, _ = get_dist_info()
+        if rank == 0:
+            print_log(
+                f'RS4M: scanning {root} for {self.extensions}',
+                logger='current')
+            rel_paths = _scan_images(root, self.extensions)
+            self.index_file = self._write_index(candidates, header, rel_paths)
+            print_log(
+                f'RS4M: indexed {len(rel_paths)} images in '
+                f'{self.index_file}',
+                logger='current')
+        if is_distributed():
+            barrier()
+        if rank != 0:
+            for path in candidates:
+                if osp.isfile(path):
+                    rel_paths = self._read_index(path, header)
+                    if rel_paths is not None:
+                        self.index_file = path
+                        break
+            else:  # index not on a shared file system
+                rel_paths = _scan_images(root, self.extensions)
+        return rel_paths
+
+    def __getitem__(self, idx):
+        """The ``idx``-th sample after the pipeline, or a marker.
+
+        Args:
+            idx (int): Sample index.
+
+        Returns:
+            dict | BadImage: The pipeline output, or a :class:`BadImage`
+            for this same index when its file cannot be decoded.
+        """
+        if not self._fully_initialized:
+            self.full_init()
+        try:
+            data = self.prepare_data(idx)
+        except CorruptImageError as e:
+            info = self.get_data_info(idx)
+            return BadImage(e.path, info['sample_idx'], e.reason)
+        if data is None:
+            raise RuntimeError(
+                f'the pipeline returned None for {self.get_data_info(idx)}; '
+                'RS4M never substitutes another sample, so transforms must '
+                'not drop samples')
+        return data

@@ -1,0 +1,3 @@
+from .infobatch import InfoBatchSampler
+
+__all__ = ['InfoBatchSampler']
