@@ -1,2 +1,3 @@
+from .psts_progress_hook import PSTSProgressHook  # noqa: F401
 from .bad_image_hook import BadImageHook  # noqa: F401
 from .infobatch_hook import InfoBatchHook  # noqa: F401

@@ -1,0 +1,1 @@
+from .selective_mae_vit import SelectiveMAEViT  # noqa: F401

@@ -1,0 +1,1 @@
+from .selective_mae_head import SelectiveMAEPretrainHead  # noqa: F401

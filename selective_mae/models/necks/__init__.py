@@ -1,0 +1,2 @@
+from .cross_attention_decoder import CrossAttentionDecoder  # noqa: F401
+from .psts import PSTS  # noqa: F401

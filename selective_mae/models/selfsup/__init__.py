@@ -1,0 +1,1 @@
+from .selective_mae import SelectiveMAE  # noqa: F401

@@ -1,0 +1,1 @@
+from .richness import HOGRichness  # noqa: F401
