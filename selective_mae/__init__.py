@@ -9,7 +9,11 @@ from .utils import compat
 
 compat.apply_all()
 
-from . import datasets, engine, models  # noqa: E402,F401
+with compat.downstream_imports_hidden():
+    from . import datasets, engine, models  # noqa: E402,F401
+from .utils.model_zoo import register_model_zoo  # noqa: E402
 from .version import __version__  # noqa: E402
+
+register_model_zoo()
 
 __all__ = ['__version__']

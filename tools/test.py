@@ -83,7 +83,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     for key in ('test_dataloader', 'test_cfg', 'test_evaluator'):
-        if not cfg.get(key):
+        if cfg.get(key) is None:  # an empty test_cfg=dict() is valid
             raise KeyError(f'{args.config} has no `{key}`: it cannot be '
                            'tested (pretraining configs have no test loop)')
     check_config(cfg)

@@ -1,0 +1,106 @@
+"""Our model index in mmpretrain's list_models / get_model."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+@pytest.fixture(autouse=True, scope='module')
+def one_thread():
+    """One intra-op thread: on a shared 2-core machine, more threads only
+    contend (about 3x slower here)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+FAMILIES = ('selectivemae', 'classification', 'dota', 'dior', 'potsdam',
+            'loveda')
+
+
+def zoo():
+    import selective_mae  # noqa: F401  (registers the model index)
+    from mmpretrain.apis import ModelHub, list_models
+    names = list_models('selectivemae*')
+    return {n: ModelHub._models_dict[n] for n in names}
+
+
+def test_list_models_covers_every_config():
+    models = zoo()
+    configs = {osp.abspath(m.config) for m in models.values()}
+    for family in FAMILIES:
+        for cfg in glob.glob(osp.join(REPO, 'configs', family, '*.py')):
+            assert osp.abspath(cfg) in configs, f'{cfg} has no zoo entry'
+    assert all(osp.isfile(c) for c in configs)
+    tasks = {r.task for m in models.values() for r in (m.results or [])}
+    assert {
+        'Image Classification', 'Oriented Object Detection',
+        'Semantic Segmentation'
+    } <= tasks
+    ft = models['selectivemae_vit-base-p16_8xb64-ft-coslr-100e_aid-tr20']
+    assert ft.results[0].metrics['Top 1 Accuracy'] == 96.90
+    assert 'reported' in ft.metadata.data['Results Source']
+
+    from mmpretrain.apis import list_models
+    assert 'mae_vit-base-p16_8xb256-amp-coslr-800e_rs4m' in list_models(
+        'mae_*rs4m')
+    # mmpretrain's own models are still there
+    assert 'mae_vit-base-p16_8xb512-amp-coslr-800e_in1k' in list_models('mae')
+
+
+def test_get_model_with_local_pretrained(tmp_path):
+    from mmpretrain.apis import get_model
+    zoo()
+    name = 'selectivemae_vit-tiny-p8_1xb16-20e_demo'
+    model = get_model(name)
+    assert type(model).__name__ == 'SelectiveMAE'
+    state = {
+        k: torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
+    torch.save({'meta': {}, 'state_dict': state}, tmp_path / 'demo.pth')
+    loaded = get_model(name, pretrained=str(tmp_path / 'demo.pth'))
+    for k, v in loaded.state_dict().items():
+        assert torch.equal(v, state[k]), k
+
+    cls_name = 'selectivemae_vit-base-p16_8xb64-ft-coslr-100e_resisc45-tr10'
+    clf = get_model(
+        cls_name, backbone=dict(arch='deit-tiny'), head=dict(in_channels=192))
+    assert clf.head.fc.out_features == 45
+    state = {k: torch.randn_like(v) for k, v in clf.state_dict().items()}
+    torch.save({'state_dict': state}, tmp_path / 'clf.pth')
+    clf = get_model(
+        cls_name,
+        pretrained=str(tmp_path / 'clf.pth'),
+        backbone=dict(arch='deit-tiny'),
+        head=dict(in_channels=192))
+    assert torch.equal(clf.head.fc.weight, state['head.fc.weight'])
+    with torch.no_grad():
+        assert clf(torch.randn(1, 3, 224, 224)).shape == (1, 45)
+
+
+@pytest.mark.parametrize('name,detector', [
+    ('selectivemae_vit-base-p16-sfp_oriented-rcnn-le90_fpn_4xb2-1x_dior-r',
+     'FasterRCNN'),
+    ('selectivemae_vit-base-p16-sfp_upernet_4xb2-80k_loveda-512x512',
+     'EncoderDecoder'),
+])
+def test_get_model_builds_downstream_in_their_scopes(tmp_path, name, detector):
+    from mmpretrain.apis import get_model
+    zoo()
+    model = get_model(name, backbone=dict(arch='deit-tiny'))
+    assert type(model).__name__ == detector
+    assert type(model.backbone).__name__ == 'PlainViT'
+    state = {
+        k: torch.randn_like(v) if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
+    torch.save({'state_dict': state}, tmp_path / 'det.pth')
+    model = get_model(
+        name,
+        pretrained=str(tmp_path / 'det.pth'),
+        backbone=dict(arch='deit-tiny'))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k
