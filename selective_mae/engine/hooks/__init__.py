@@ -1,3 +1,4 @@
+from .finite_loss_hook import FiniteLossHook, NonFiniteLossError  # noqa: F401
 from .psts_progress_hook import PSTSProgressHook  # noqa: F401
 from .bad_image_hook import BadImageHook  # noqa: F401
 from .infobatch_hook import InfoBatchHook  # noqa: F401
