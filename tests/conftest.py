@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -64,3 +65,15 @@ def demo_data(tmp_path_factory):
 def tool():
     """:func:`run_tool`, as a fixture."""
     return run_tool
+
+
+@pytest.fixture(autouse=True, scope='session')
+def one_torch_thread():
+    """One intra-op thread for in-process torch code. The suite's models are
+    tiny and the machines it runs on have 2 cores, shared with data-loader
+    workers and tool subprocesses; more threads only contend (measured about
+    3x slower on a loaded 2-core machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -2,7 +2,6 @@
 DIOR-R configs build and take a training step on the CPU; a tiny-ViT Oriented
 R-CNN trains through tools/train.py and evaluates with DOTAMetric; the
 inference tool draws the boxes."""
-import glob
 import os.path as osp
 import re
 

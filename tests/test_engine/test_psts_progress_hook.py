@@ -14,15 +14,6 @@ from selective_mae.engine.hooks.psts_progress_hook import PSTSProgressHook
 from selective_mae.models.necks.psts import PSTS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # 2 cores shared with other test processes: one thread is much faster
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class ToyModel(BaseModel):
     """A linear model carrying a PSTS module, as SelectiveMAE does."""
 

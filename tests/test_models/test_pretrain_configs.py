@@ -23,15 +23,6 @@ RS4M_SELECTIVE = [
 ]
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # 2 cores shared with other test processes: one thread is much faster
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _name(path):
     return osp.relpath(path, REPO)
 

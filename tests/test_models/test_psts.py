@@ -6,15 +6,6 @@ import torch.nn.functional as F
 from selective_mae.models.necks.psts import PSTS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # 2 cores shared with other test processes: one thread is much faster
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _select(psts, imgs, dim=16, patch=8, tokens=None):
     B, _, H, W = imgs.shape
     L = (H // patch) * (W // patch)

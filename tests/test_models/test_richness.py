@@ -8,15 +8,6 @@ import torch
 from selective_mae.models.utils.richness import HOGRichness
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # 2 cores shared with other test processes: one thread is much faster
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _reference_cell_hist(img, cell, nbins):
     """Per-pixel loops: Sobel with replicated borders, unsigned angle bins,
     magnitudes summed over channels and cells."""

@@ -35,15 +35,6 @@ TINY = dict(
     ])
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    # 2 cores shared with other test processes: one thread is much faster
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def build(**overrides):
     cfg = copy.deepcopy(TINY)
     for key, value in overrides.items():

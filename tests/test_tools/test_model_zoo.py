@@ -8,14 +8,6 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-@pytest.fixture(autouse=True, scope='module')
-def one_thread():
-    """One intra-op thread: on a shared 2-core machine, more threads only
-    contend (about 3x slower here)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 FAMILIES = ('selectivemae', 'classification', 'dota', 'dior', 'potsdam',
             'loveda')
 
