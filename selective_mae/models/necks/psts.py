@@ -229,11 +229,14 @@ class PSTS(BaseModule):
 
         ids_seed = (logits + _gumbel_like(logits)).topk(n_seed, dim=1).indices
         selected = torch.zeros_like(logits, dtype=torch.bool)
-        selected.scatter_(1, ids_seed, True)
+        selected.scatter_(1, ids_seed, 1)
         chosen = [ids_seed]
 
-        feats = F.normalize(tokens.detach().float(), dim=-1)
-        cos = feats @ feats.transpose(1, 2)  # [B, L, L]
+        # float32 even under autocast: a bf16/fp16 product cannot hold
+        # neg_inf (float32 min) in masked_fill, and would tie similarities
+        with torch.autocast(device_type=tokens.device.type, enabled=False):
+            feats = F.normalize(tokens.detach().float(), dim=-1)
+            cos = feats @ feats.transpose(1, 2)  # [B, L, L]
         for k in self.round_sizes(L):
             # max cosine similarity to the tokens selected so far
             sim = cos.masked_fill(~selected[:, None, :], neg_inf).amax(-1)
@@ -247,7 +250,7 @@ class PSTS(BaseModule):
                 else:
                     key = torch.rand_like(sim)
                 ids = key.masked_fill(selected, neg_inf).topk(n, dim=1).indices
-                selected.scatter_(1, ids, True)
+                selected.scatter_(1, ids, 1)
                 chosen.append(ids)
         ids_vis = torch.cat(chosen, dim=1)  # [B, n_vis]
 
