@@ -101,9 +101,9 @@ def test_epoch_skips_and_counts_bad_files_without_duplicates(tree):
         assert sum(rel in m for m in named) == 1
     summaries = [m for m in messages if 'unreadable images skipped' in m]
     assert summaries == [
-        f'epoch 0: {len(t["bad"])} unreadable images skipped '
-        f'({len(t["bad"])} in all epochs so far)',
         f'epoch 1: {len(t["bad"])} unreadable images skipped '
+        f'({len(t["bad"])} in all epochs so far)',
+        f'epoch 2: {len(t["bad"])} unreadable images skipped '
         f'({2 * len(t["bad"])} in all epochs so far)'
     ]
 

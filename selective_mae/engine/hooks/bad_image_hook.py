@@ -48,7 +48,7 @@ class BadImageHook(Hook):
         n = int(count.item())
         self.total_count += n
         print_log(
-            f'epoch {runner.epoch}: {n} unreadable images skipped '
+            f'epoch {runner.epoch + 1}: {n} unreadable images skipped '
             f'({self.total_count} in all epochs so far)',
             logger='current',
             level=30 if n else 20)

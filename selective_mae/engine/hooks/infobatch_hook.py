@@ -127,7 +127,7 @@ class InfoBatchHook(Hook):
         self._epoch_iters = len(runner.train_dataloader)
         self._extra_steps = 0
         print_log(
-            f'InfoBatch epoch {runner.epoch}: {counts["kept"]} of '
+            f'InfoBatch epoch {runner.epoch + 1}: {counts["kept"]} of '
             f'{len(sampler.scores)} samples kept ({counts["pruned"]} of '
             f'{counts["well_learned"]} well-learned pruned)',
             logger='current')
