@@ -141,6 +141,8 @@ mmcv's ops must be compiled (Debian/Ubuntu: apt-get install python3-dev)."
   # mmcv's setup.py imports pkg_resources, which current setuptools lacks:
   # build with the old setuptools of requirements/build.txt, then restore.
   trap 'restore_setuptools; rm -rf "$work"' EXIT
+  say "    build tools (pip then reports that torch wants setuptools>=77: \
+expected; it is restored after the build)"
   pip_q install -q -r "$REPO/requirements/build.txt" \
     || die "installing the build requirements failed (see above)"
   if [ ! -f "$src/mmcv-$MMCV_VERSION.tar.gz" ]; then
