@@ -1,0 +1,9 @@
+# mmpretrain's runtime for long pretraining runs: log every 100 iterations,
+# keep the last 3 epoch checkpoints, resume automatically from the latest.
+_base_ = 'mmpretrain::_base_/default_runtime.py'
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=100),
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+randomness = dict(seed=0, diff_rank_seed=True)
+resume = True
