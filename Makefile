@@ -11,10 +11,10 @@ PYTEST_ARGS ?=
 .PHONY: install demo test
 
 install:
-	VENV=$(VENV) bash tools/install.sh
+	VENV="$(VENV)" bash tools/install.sh
 
 demo: install
-	$(PY) tools/demo.py --config $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
+	"$(PY)" tools/demo.py --config $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR)
 
 test: install
-	$(PY) -m pytest tests $(PYTEST_ARGS)
+	"$(PY)" -m pytest tests $(PYTEST_ARGS)

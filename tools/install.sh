@@ -19,9 +19,13 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${VENV:-$REPO/.venv}
+# Every path is made absolute here, once, against the caller's directory:
+# the build below runs after a `cd`, where a relative path would point
+# elsewhere.
+abspath() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$PWD" "$1" ;; esac; }
+VENV=$(abspath "${VENV:-$REPO/.venv}")
 PYTHON=${PYTHON:-python3}
-CACHE=${SELECTIVE_MAE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/selective_mae}
+CACHE=$(abspath "${SELECTIVE_MAE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/selective_mae}")
 MAX_JOBS=${MAX_JOBS:-$(nproc 2>/dev/null || echo 2)}
 MMCV_VERSION=2.0.1
 STAMP="$VENV/.selective_mae_install"
