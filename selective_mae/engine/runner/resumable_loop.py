@@ -223,9 +223,13 @@ class ResumableEpochBasedTrainLoop(EpochBasedTrainLoop):
                 f'sample {consumed}, counted as batch {start}',
                 logger='current', level=30)
         sampler.set_resume_position(self._epoch, consumed)
+        if start < len(self.dataloader):
+            where = f'at batch {start + 1}'
+        else:
+            where = f'after its last batch ({start})'
         print_log(
-            f'Resuming epoch {self._epoch + 1} at batch {start + 1} '
-            f'(sample {consumed} of its order)', logger='current')
+            f'Resuming epoch {self._epoch + 1} {where} (sample {consumed} '
+            'of its order)', logger='current')
         return start, rng, False
 
     # -- loop -------------------------------------------------------------
