@@ -110,3 +110,10 @@ def test_second_signal(window, exitcode):
 def test_unknown_signal_name_is_refused():
     with pytest.raises(ValueError, match='SIGNOPE'):
         PreemptionHook(signals=('SIGNOPE', ))
+
+
+def test_needs_a_hook_that_can_save():
+    runner = _runner()
+    runner.hooks = []
+    with pytest.raises(RuntimeError, match='AtomicCheckpointHook'):
+        PreemptionHook().before_train(runner)

@@ -108,7 +108,19 @@ class PreemptionHook(Hook):
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
 
+    @staticmethod
+    def _saver(runner):
+        saver = next((h for h in runner.hooks
+                      if callable(getattr(h, 'save_now', None))), None)
+        if saver is None:
+            raise RuntimeError(
+                'PreemptionHook needs default_hooks.checkpoint='
+                "dict(type='AtomicCheckpointHook', ...) to save before "
+                'stopping')
+        return saver
+
     def before_train(self, runner):
+        self._saver(runner)
         self._received = None
         self._pid = os.getpid()
         if threading.current_thread() is threading.main_thread():
@@ -149,15 +161,7 @@ class PreemptionHook(Hook):
                          outputs=None):
         if not self._stop_now():
             return
-        ckpt_hook = next(
-            (h for h in runner.hooks if callable(getattr(h, 'save_now',
-                                                         None))), None)
-        if ckpt_hook is None:
-            self._restore_handlers()
-            raise RuntimeError(
-                'PreemptionHook needs default_hooks.checkpoint='
-                "dict(type='AtomicCheckpointHook', ...) to save before "
-                'stopping')
+        ckpt_hook = self._saver(runner)
         name = self._received[0] if self._received else 'a signal on ' \
             'another rank'
         path = ckpt_hook.save_now(runner)

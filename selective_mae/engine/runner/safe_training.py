@@ -44,7 +44,11 @@ def apply_safe_training(cfg):
         return name if scope == _SCOPE else f'{_SCOPE}.{name}'
 
     changes = []
-    hooks = cfg.get('default_hooks') or {}
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = {}
+    hooks = cfg.default_hooks
+    if 'checkpoint' not in hooks:  # mmengine would add CheckpointHook
+        hooks['checkpoint'] = dict(type='CheckpointHook', interval=1)
     ckpt = hooks.get('checkpoint')
     if ckpt is not None and _is(ckpt.get('type'), 'CheckpointHook'):
         ckpt['type'] = ours('AtomicCheckpointHook')
