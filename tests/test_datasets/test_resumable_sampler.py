@@ -5,8 +5,7 @@ import torch
 from mmengine.dataset import DefaultSampler
 
 import selective_mae  # noqa: F401
-from selective_mae.datasets.samplers import InfoBatchSampler, \
-    ResumableSampler
+from selective_mae.datasets.samplers import InfoBatchSampler, ResumableSampler
 
 N = 37
 
@@ -35,8 +34,8 @@ def _global(samplers):
 @pytest.mark.parametrize('world', [1, 2, 3])
 def test_same_order_as_default_sampler(world):
     for epoch in (0, 3):
-        ours, ref = _ranks(ResumableSampler, world), _ranks(DefaultSampler,
-                                                             world)
+        ours = _ranks(ResumableSampler, world)
+        ref = _ranks(DefaultSampler, world)
         for s in ours + ref:
             s.set_epoch(epoch)
         assert [list(s) for s in ours] == [list(s) for s in ref]
@@ -76,6 +75,7 @@ def test_resumed_epoch_continues_the_global_order(cls, world, resume_world):
         assert lengths == [len(s) for s in full]
     # one-shot: the next pass over the epoch is whole again
     assert _global(resumed)[:n] == order[:n]
+
 
 def test_position_for_another_epoch_is_ignored():
     s = ResumableSampler(list(range(N)), seed=1)

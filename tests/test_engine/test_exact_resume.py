@@ -9,7 +9,8 @@ import shutil
 import pytest
 import torch
 
-CFG = 'tests/test_engine/configs/selectivemae_vit-tiny-p8_infobatch_iter-ckpt.py'
+CFG = ('tests/test_engine/configs/'
+       'selectivemae_vit-tiny-p8_infobatch_iter-ckpt.py')
 PREEMPTED = 75  # selective_mae.engine.hooks.PREEMPTED_EXIT_CODE
 
 
@@ -17,7 +18,8 @@ def _train(tool, work, demo_data, *opts, resume=False, check=True):
     args = ['tools/train.py', CFG, '--work-dir', work]
     if resume:
         args.append('--resume')
-    args += ['--cfg-options', f'train_dataloader.dataset.data_root={demo_data}',
+    args += ['--cfg-options',
+             f'train_dataloader.dataset.data_root={demo_data}',
              f'custom_hooks.2.out_dir={work}/trace', *opts]
     return tool(args, timeout=300, check=check)
 

@@ -6,7 +6,8 @@ import random
 
 import torch
 
-CFG = 'tests/test_engine/configs/selectivemae_vit-tiny-p8_infobatch_iter-ckpt.py'
+CFG = ('tests/test_engine/configs/'
+       'selectivemae_vit-tiny-p8_infobatch_iter-ckpt.py')
 ITERS = 7  # epoch 1: 4 iterations, epoch 2 (pruned): 3
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from selective_mae.models.utils.keyed_random import (hash32, keyed_gumbel,
-                                                      keyed_uniform)
+                                                     keyed_uniform)
 
 
 def _python_hash32(x):

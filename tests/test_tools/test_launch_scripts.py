@@ -53,7 +53,7 @@ def _wait_started(tmp_path):
 
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGUSR1])
 def test_dist_train_forwards_the_signal_and_exits_75(repo_root, tmp_path,
-                                                    sig):
+                                                     sig):
     proc = _dist(repo_root, tmp_path)
     _wait_started(tmp_path)
     proc.send_signal(sig)

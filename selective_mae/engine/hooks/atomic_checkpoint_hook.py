@@ -2,8 +2,8 @@
 import os.path as osp
 
 import torch.distributed as torch_dist
-from mmengine.dist import broadcast_object_list, get_world_size, \
-    is_main_process
+from mmengine.dist import (broadcast_object_list, get_world_size,
+                           is_main_process)
 from mmengine.fileio import get_file_backend
 from mmengine.fileio.io import _parse_uri_prefix
 from mmengine.hooks import CheckpointHook

@@ -181,4 +181,3 @@ def resolve_resume(work_dir, load_from=None, fallback=None):
     raise ResumeError(
         f'cannot resume from {requested}: {problem}; the newest intact '
         f'checkpoint in {work_dir} is {newest} ({hint})')
-
