@@ -3,6 +3,7 @@ a full disk during a save, and AtomicCheckpointHook in a run."""
 import errno
 import json
 import os
+import signal
 import os.path as osp
 import sys
 
@@ -183,3 +184,36 @@ def test_train_py_turns_a_failed_save_into_one_error_line(
     assert 'no space left' in lines[0] and 'free' in lines[0]
     assert not (work / 'last_checkpoint').exists()
     assert not [n for n in os.listdir(work) if n.endswith('.pth')]
+
+
+class _SignalAt:
+    """Sends SIGTERM to this process during one iteration."""
+
+    priority = 'NORMAL'
+
+    def __init__(self, at):
+        self.at = at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter == self.at:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_preemption_right_after_an_epoch_checkpoint_saves_the_iteration(
+        tmp_path):
+    """Epoch checkpoints (2 iterations an epoch); SIGTERM during iteration 3,
+    the first of epoch 2: epoch_1.pth does not hold it, iter_3.pth does."""
+    from mmengine.hooks import Hook
+
+    from selective_mae.engine.hooks import TrainingPreempted
+    work = tmp_path / 'work'
+    runner = _runner(work, interval=1)
+    runner.register_hook(dict(type='PreemptionHook'))
+    runner.register_hook(type('SignalAt', (_SignalAt, Hook), {})(2))
+    with pytest.raises(TrainingPreempted) as e:
+        runner.train()
+    assert e.value.checkpoint == str(work / 'iter_3.pth')
+    ckpt = torch.load(work / 'iter_3.pth', weights_only=True)
+    assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (1, 3)
+    assert ckpt['train_loop']['batches_done'] == 1
+    assert (work / 'last_checkpoint').read_text() == str(work / 'iter_3.pth')

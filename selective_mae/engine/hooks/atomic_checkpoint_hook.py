@@ -55,7 +55,7 @@ class AtomicCheckpointHook(CheckpointHook):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._saved_iter = None  # runner.iter of the last save, or None
+        self._saved_iter = None  # iterations held by the last save
 
     def before_train(self, runner):
         super().before_train(runner)
@@ -102,7 +102,7 @@ class AtomicCheckpointHook(CheckpointHook):
             error = box[0]
         if error is not None:
             raise CheckpointWriteError(error)
-        self._saved_iter = runner.iter
+        self._saved_iter = (meta or {}).get('iter')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         evicted = None
@@ -148,7 +148,7 @@ class AtomicCheckpointHook(CheckpointHook):
         Returns:
             str: Path of the checkpoint that holds this iteration.
         """
-        if self._saved_iter == runner.iter and self.last_ckpt:
+        if self._saved_iter == runner.iter + 1 and self.last_ckpt:
             return self.last_ckpt
         n = runner.iter + 1
         filename = f'iter_{n}.pth'
