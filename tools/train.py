@@ -9,6 +9,14 @@ Examples::
     python tools/train.py <cfg> --resume path.pth --cfg-options \
         train_cfg.max_epochs=3
     bash tools/dist_train.sh <cfg> 8
+
+Runs are crash-safe (``selective_mae.engine.runner.apply_safe_training``):
+atomic checkpoints, exact mid-epoch resume, and on SIGTERM / SIGUSR1 a
+checkpoint at the next iteration and exit status 75 (``PREEMPTED``).
+``--resume`` checks the checkpoint first; an unreadable one stops the run
+with one line naming it and the newest intact checkpoint, or (config
+``resume_fallback``, on by default for ``--resume`` without a path) resumes
+from that one instead.
 """
 import argparse
 import os
@@ -129,6 +137,40 @@ def merge_args(cfg, args):
     return cfg
 
 
+def _error(message):
+    """One line on stderr (rank 0 only) and exit status 1."""
+    if os.environ.get('RANK', '0') == '0':
+        print(f'tools/train.py: error: {message}', file=sys.stderr)
+    sys.exit(1)
+
+
+def resolve_resume_checkpoint(cfg):
+    """Check the checkpoint ``cfg`` resumes from; set ``cfg.load_from``.
+
+    Returns:
+        list[str]: Lines to log (a fallback, a fresh start).
+    """
+    from selective_mae.engine.runner import resolve_resume
+
+    if not cfg.get('resume', False):
+        return []
+    path, notes = resolve_resume(cfg.work_dir, cfg.get('load_from'),
+                                 cfg.get('resume_fallback', None))
+    if path is None:
+        cfg.resume = False
+    cfg.load_from = path
+    return notes
+
+
+def _write_exit_status(code, text):
+    """Tell tools/dist_train.sh (through torchrun) how this rank ended."""
+    folder = os.environ.get('SELECTIVE_MAE_STATUS_DIR')
+    if folder:
+        rank = os.environ.get('RANK', '0')
+        with open(osp.join(folder, f'rank{rank}.status'), 'w') as f:
+            f.write(f'{code} {text}\n')
+
+
 def main(argv=None):
     args = parse_args(argv)
 
@@ -137,13 +179,21 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from selective_mae.engine.atomic_backend import CheckpointWriteError
+    from selective_mae.engine.hooks import TrainingPreempted
+    from selective_mae.engine.runner import ResumeError, apply_safe_training
     from selective_mae.utils.config_checks import (check_config,
                                                      config_key_errors)
     from selective_mae.utils.dist import setup_cpu_distributed
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    changes = apply_safe_training(cfg)
     check_config(cfg)
+    try:
+        notes = resolve_resume_checkpoint(cfg)
+    except ResumeError as e:
+        _error(e)
     setup_cpu_distributed(cfg, args.launcher)
 
     with config_key_errors(cfg):
@@ -151,7 +201,21 @@ def main(argv=None):
             runner = Runner.from_cfg(cfg)
         else:
             runner = RUNNERS.build(cfg)
-        runner.train()
+        for line in changes:
+            runner.logger.info(f'Safe training: {line}')
+        for line in notes:
+            runner.logger.warning(line)
+        try:
+            runner.train()
+        except TrainingPreempted as e:
+            _write_exit_status(e.exit_code, e.checkpoint)
+            runner.logger.info(
+                f'Exiting with status {e.exit_code} (pre-empted; '
+                '--resume continues from the checkpoint)')
+            sys.exit(e.exit_code)
+        except CheckpointWriteError as e:
+            _write_exit_status(1, 'checkpoint write failed')
+            _error(e)
 
 
 if __name__ == '__main__':

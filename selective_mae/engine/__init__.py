@@ -1,1 +1,1 @@
-from . import hooks, optimizers  # noqa: F401
+from . import atomic_backend, hooks, optimizers, runner  # noqa: F401

@@ -1,3 +1,4 @@
 from .infobatch import InfoBatchSampler
+from .resumable import ResumablePosition, ResumableSampler
 
-__all__ = ['InfoBatchSampler']
+__all__ = ['InfoBatchSampler', 'ResumablePosition', 'ResumableSampler']

@@ -20,14 +20,17 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from mmpretrain.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
+from .resumable import ResumablePosition
+
 
 @DATA_SAMPLERS.register_module()
-class InfoBatchSampler(Sampler):
+class InfoBatchSampler(ResumablePosition, Sampler):
     """Epoch sampler that prunes well-learned samples (InfoBatch).
 
     Works like mmengine's ``DefaultSampler`` (shuffle from ``seed + epoch``,
     ``round_up`` padding, rank ``r`` takes every ``world_size``-th index), on
-    the kept subset of the epoch.
+    the kept subset of the epoch. Can start an epoch part-way
+    (:meth:`set_resume_position`, for exact mid-epoch resume).
 
     Args:
         dataset (Sized): The data set.
@@ -118,7 +121,7 @@ class InfoBatchSampler(Sampler):
             [total_size], float weights [N] (1 for samples not pruned), and
             counts ``dict(kept, pruned, well_learned)``.
         """
-        key = (self.epoch, self._version)
+        key = (self.seed, self.epoch, self._version)
         if self._plan_key == key:
             return self._plan
         n = len(self.scores)
@@ -156,7 +159,8 @@ class InfoBatchSampler(Sampler):
 
     def __iter__(self):
         indices = self.plan()[0]
-        return iter(indices[self.rank::self.world_size].tolist())
+        start = self._take_offset()
+        return iter(indices[start + self.rank::self.world_size].tolist())
 
     def __len__(self):
         total = len(self.plan()[0])

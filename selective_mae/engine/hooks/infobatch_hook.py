@@ -3,7 +3,7 @@ InfoBatchSampler` to the model's per-sample loss."""
 import math
 
 import torch
-from mmengine.dist import all_reduce
+from mmengine.dist import all_reduce, get_dist_info
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
@@ -37,7 +37,12 @@ class InfoBatchHook(Hook):
     epoch. The scores are saved in checkpoints (key ``'infobatch'``) and
     restored on resume. Priority ``'NORMAL'`` runs it before
     ``CheckpointHook`` at the end of an epoch, so a checkpoint holds that
-    epoch's scores.
+    epoch's scores. A checkpoint written in the middle of an epoch also
+    holds the losses gathered so far in that epoch (summed over ranks by
+    :class:`~selective_mae.engine.hooks.AtomicCheckpointHook`, which calls
+    :meth:`gather_checkpoint_state` on every rank before rank 0 writes)
+    and the extra scheduler steps taken, so an epoch resumed part-way ends
+    with the same scores as one never stopped.
 
     Pruning shortens epochs by a varying amount, while iteration-based
     parameter schedulers (``by_epoch=False``, ``convert_to_iter_based=True``)
@@ -57,8 +62,12 @@ class InfoBatchHook(Hook):
     def __init__(self, align_schedulers=True):
         self.align_schedulers = align_schedulers
         self._resume_state = None
+        self._resume_partial = None
+        self._gathered = False
+        self._warned_partial = False
         self._idx = None
         self._schedulers = []
+        self._extra_steps = 0
 
     @staticmethod
     def _sampler(runner):
@@ -89,6 +98,7 @@ class InfoBatchHook(Hook):
             sampler.num_epochs = runner.max_epochs
         if self._resume_state is not None:
             sampler.load_state_dict(self._resume_state)
+            self._resume_partial = self._resume_state.get('partial')
             print_log(
                 f'InfoBatch: restored {int(sampler.seen.sum())} sample '
                 'scores from the checkpoint',
@@ -126,6 +136,14 @@ class InfoBatchHook(Hook):
         counts = sampler.plan()[2]
         self._epoch_iters = len(runner.train_dataloader)
         self._extra_steps = 0
+        partial, self._resume_partial = self._resume_partial, None
+        if partial is not None and partial['epoch'] == runner.epoch:
+            # resumed part-way: the losses of the batches already trained
+            # (kept by rank 0; the end-of-epoch all-reduce sums the ranks)
+            if get_dist_info()[0] == 0:
+                self._loss_sum += partial['loss_sum'].to(self._loss_sum)
+                self._count += partial['count'].to(self._count)
+            self._extra_steps = int(partial['extra_steps'])
         print_log(
             f'InfoBatch epoch {runner.epoch + 1}: {counts["kept"]} of '
             f'{len(sampler.scores)} samples kept ({counts["pruned"]} of '
@@ -175,5 +193,32 @@ class InfoBatchHook(Hook):
         self._loss_sum.zero_()
         self._count.zero_()
 
+    def gather_checkpoint_state(self, runner):
+        """Sum the epoch's partial losses over ranks into rank 0 (all ranks
+        call this before a checkpoint is written)."""
+        rank, world = get_dist_info()
+        if world > 1:
+            all_reduce(self._loss_sum)
+            all_reduce(self._count)
+            if rank != 0:
+                self._loss_sum.zero_()
+                self._count.zero_()
+        self._gathered = True
+
     def before_save_checkpoint(self, runner, checkpoint):
-        checkpoint['infobatch'] = self._sampler(runner).state_dict()
+        state = self._sampler(runner).state_dict()
+        gathered, self._gathered = self._gathered, False
+        if gathered or get_dist_info()[1] == 1:
+            state['partial'] = dict(
+                epoch=runner.epoch,
+                loss_sum=self._loss_sum.cpu(),
+                count=self._count.cpu(),
+                extra_steps=self._extra_steps)
+        elif not self._warned_partial:
+            self._warned_partial = True
+            print_log(
+                'InfoBatch: the checkpoint hook does not gather the losses '
+                'of the ranks, so checkpoints hold only the scores of '
+                'finished epochs (use AtomicCheckpointHook)',
+                logger='current', level=30)
+        checkpoint['infobatch'] = state

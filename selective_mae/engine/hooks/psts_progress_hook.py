@@ -1,12 +1,21 @@
 """Drive the PSTS curriculum by training progress."""
 from typing import List, Optional
 
+from mmengine.dist import broadcast_object_list
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmpretrain.registry import HOOKS
 from ...models.necks.psts import PSTS
+
+
+def broadcast_seed(seed):
+    """Rank 0's seed on every rank (the run's seed: with
+    ``randomness.diff_rank_seed`` the other ranks add their rank)."""
+    box = [seed]
+    broadcast_object_list(box, src=0)
+    return box[0]
 
 
 @HOOKS.register_module()
@@ -59,10 +68,14 @@ class PSTSProgressHook(Hook):
             raise RuntimeError('PSTSProgressHook: the model has no PSTS '
                                'module; remove the hook or add a selector')
         self._set(runner, self.progress(runner))
+        self._seed = broadcast_seed(runner.seed)
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
         self._set(runner, self.progress(runner, batch_idx))
+        # PSTS draws keyed by (run seed, iteration, sample): see set_noise_key
+        for selector in self._selectors(runner):
+            selector.set_noise_key(self._seed, runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         selectors = self._selectors(runner)

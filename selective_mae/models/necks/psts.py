@@ -12,13 +12,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
+from ..utils.keyed_random import keyed_uniform
 from ..utils.richness import HOGRichness  # noqa: F401
-
-
-def _gumbel_like(x: torch.Tensor) -> torch.Tensor:
-    """Standard Gumbel noise; ``topk(logits + noise)`` samples without
-    replacement from ``softmax(logits)``."""
-    return -torch.empty_like(x).exponential_().log()
 
 
 @MODELS.register_module()
@@ -118,6 +113,9 @@ class PSTS(BaseModule):
         self.target_mode = target_mode
         self.scorer = MODELS.build(scorer)
         self._progress = 0.
+        self._noise_key = None  # (seed, step): keyed draws, see _uniform
+        self._sample_ids = None
+        self._draws = 0
 
     @property
     def progress(self) -> float:
@@ -134,6 +132,30 @@ class PSTS(BaseModule):
         if not 0. <= t <= 1.:
             raise ValueError(f'PSTS progress must be in [0, 1], got {t}')
         self._progress = t
+
+    def set_noise_key(self, seed: int, step: int) -> None:
+        """Key the random draws of the next forwards by ``(seed, step)``
+        and each image's ``sample_ids`` (set by :class:`PSTSProgressHook`
+        every iteration): an image gets the same draws whatever its batch,
+        rank or position, so 1 and 2 processes select alike, and a resumed
+        run selects as the uninterrupted one."""
+        self._noise_key = (int(seed), int(step))
+
+    def _uniform(self, like: torch.Tensor) -> torch.Tensor:
+        """Uniform noise of the shape of ``like`` ([B, L]), float32; every
+        random draw of PSTS is made here. Keyed by (seed, step, stream,
+        sample id) when a key and the batch's sample ids are known, else
+        from torch's generator."""
+        if self._noise_key is None or self._sample_ids is None:
+            return torch.rand(like.shape, device=like.device)
+        self._draws += 1
+        return keyed_uniform(like.shape, *self._noise_key,
+                             self._sample_ids.to(like.device), self._draws)
+
+    def _gumbel(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard Gumbel noise (finite: u >= the smallest normal)."""
+        u = self._uniform(like).clamp_min_(torch.finfo(torch.float32).tiny)
+        return -(-u.log()).log()
 
     def num_tokens(self, num_patches: int) -> Tuple[int, int, int]:
         """Token counts for an image of ``num_patches`` patches.
@@ -201,8 +223,12 @@ class PSTS(BaseModule):
         return (mode_a, k - k_b), (mode_b, k_b)
 
     @torch.no_grad()
-    def forward(self, imgs: torch.Tensor, tokens: torch.Tensor,
-                patch_size: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    def forward(self,
+                imgs: torch.Tensor,
+                tokens: torch.Tensor,
+                patch_size: int,
+                sample_ids: Optional[torch.Tensor] = None
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Select visible tokens and reconstruction targets.
 
         Args:
@@ -211,6 +237,8 @@ class PSTS(BaseModule):
             tokens (torch.Tensor): Patch embeddings of shape [B, L, D],
                 row-major over the (H / p) x (W / p) grid.
             patch_size (int): Patch side p in pixels.
+            sample_ids (torch.Tensor, optional): Long [B], the images'
+                data set indices, for keyed draws (:meth:`set_noise_key`).
 
         Returns:
             tuple[torch.Tensor, torch.Tensor]:
@@ -226,8 +254,9 @@ class PSTS(BaseModule):
                              f'do not match {L} patches of {B} images')
         _, n_seed, n_rec = self.num_tokens(L)
         neg_inf = torch.finfo(logits.dtype).min
+        self._sample_ids, self._draws = sample_ids, 0
 
-        ids_seed = (logits + _gumbel_like(logits)).topk(n_seed, dim=1).indices
+        ids_seed = (logits + self._gumbel(logits)).topk(n_seed, dim=1).indices
         selected = torch.zeros_like(logits, dtype=torch.bool)
         selected.scatter_(1, ids_seed, 1)
         chosen = [ids_seed]
@@ -248,7 +277,7 @@ class PSTS(BaseModule):
                 elif mode == 'far':
                     key = -sim
                 else:
-                    key = torch.rand_like(sim)
+                    key = self._uniform(sim)
                 ids = key.masked_fill(selected, neg_inf).topk(n, dim=1).indices
                 selected.scatter_(1, ids, 1)
                 chosen.append(ids)
@@ -256,6 +285,6 @@ class PSTS(BaseModule):
 
         key = logits
         if self.target_mode == 'sample':
-            key = logits + _gumbel_like(logits)
+            key = logits + self._gumbel(logits)
         ids_rec = key.masked_fill(selected, neg_inf).topk(n_rec, dim=1).indices
         return ids_vis, ids_rec

@@ -9,6 +9,18 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 
+def _sample_ids(data_samples, like):
+    """The batch's ``sample_idx`` as a long tensor on ``like``'s device
+    (copied without waiting for the device), or None when unknown."""
+    ids = [getattr(d, 'sample_idx', None) for d in data_samples or ()]
+    if not ids or None in ids:
+        return None
+    ids = torch.tensor(ids, dtype=torch.long)
+    if like.device.type == 'cuda':
+        return ids.pin_memory().to(like.device, non_blocking=True)
+    return ids.to(like.device)
+
+
 @MODELS.register_module()
 class SelectiveMAE(BaseSelfSupervisor):
     """SelectiveMAE (arXiv 2406.11933) pre-training algorithm.
@@ -90,7 +102,8 @@ class SelectiveMAE(BaseSelfSupervisor):
             reconstruction loss (scalar).
         """
         tokens, patch_resolution = self.backbone.embed(inputs)  # [B, L, D]
-        ids_vis, ids_rec = self.selector(inputs, tokens, self.patch_size)
+        ids_vis, ids_rec = self.selector(inputs, tokens, self.patch_size,
+                                         _sample_ids(data_samples, inputs))
         latent = self.backbone.encode(tokens, ids_vis)  # [B, 1+n_vis, D]
         pred = self.neck(latent, ids_rec, patch_resolution)  # [B, n_rec, P]
         per_sample = self.head.per_sample_loss(pred, inputs, ids_rec)  # [B]
