@@ -1,8 +1,8 @@
 """Helpers for tests and dry runs: fake data sets in real on-disk formats."""
-from .fake_data import (DOTA_CLASSES, POTSDAM_LABELS, make_dota_dataset,
-                        make_potsdam_dataset)
+from .fake_data import (DOTA_CLASSES, POTSDAM_LABELS, make_dior_dataset,
+                        make_dota_dataset, make_potsdam_dataset)
 
 __all__ = [
-    'DOTA_CLASSES', 'POTSDAM_LABELS', 'make_dota_dataset',
-    'make_potsdam_dataset'
+    'DOTA_CLASSES', 'POTSDAM_LABELS', 'make_dior_dataset',
+    'make_dota_dataset', 'make_potsdam_dataset'
 ]

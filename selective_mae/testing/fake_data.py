@@ -133,3 +133,74 @@ def make_potsdam_dataset(root, num_train=4, num_val=2, size=128, seed=0):
             _write_png(osp.join(root, 'ann_dir', split, f'{i}.png'), label)
     return root
 
+
+
+def make_dior_dataset(root, num_trainval=4, num_test=2, size=128,
+                      classes=('airplane', 'ship', 'Expressway-Service-area'),
+                      boxes_per_image=3, seed=0):
+    """Write DIOR-format images, horizontal-box XML files and image lists.
+
+    Layout (as the DIOR-R bundle): ``JPEGImages-trainval/<id>.jpg``,
+    ``JPEGImages-test/<id>.jpg``,
+    ``Annotations/Horizontal Bounding Boxes/<id>.xml`` (VOC style, class
+    names spelt as in the real files) and ``ImageSets/Main/{train,val,
+    test}.txt`` (trainval split in half). Each box is a filled rectangle of
+    its class colour.
+
+    Args:
+        root (str): Output folder.
+        num_trainval (int): Images in train + val.
+        num_test (int): Test images.
+        size (int): Image side in pixels.
+        classes (Sequence[str]): Class names to draw from.
+        boxes_per_image (int): Objects per image.
+        seed (int): Random seed.
+
+    Returns:
+        str: ``root``.
+    """
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    colours = rng.integers(60, 255, (len(classes), 3))
+    ann_dir = osp.join(root, 'Annotations', 'Horizontal Bounding Boxes')
+    os.makedirs(ann_dir, exist_ok=True)
+    os.makedirs(osp.join(root, 'ImageSets', 'Main'), exist_ok=True)
+    ids = {'trainval': [], 'test': []}
+    for i in range(num_trainval + num_test):
+        part = 'trainval' if i < num_trainval else 'test'
+        img_id = f'{i + 1:05d}'
+        ids[part].append(img_id)
+        img = np.full((size, size, 3), 90, np.uint8)
+        img += rng.integers(0, 20, img.shape, dtype=np.uint8)
+        objects = []
+        for _ in range(boxes_per_image):
+            k = int(rng.integers(len(classes)))
+            w, h = rng.integers(size // 8, size // 3, 2)
+            x1, y1 = rng.integers(1, size - max(w, h) - 1, 2)
+            img[y1:y1 + h, x1:x1 + w] = colours[k]
+            objects.append(
+                f'  <object>\n    <name>{classes[k]}</name>\n'
+                '    <pose>Unspecified</pose>\n'
+                '    <truncated>0</truncated>\n'
+                '    <difficult>0</difficult>\n'
+                f'    <bndbox>\n      <xmin>{x1}</xmin>\n'
+                f'      <ymin>{y1}</ymin>\n      <xmax>{x1 + w}</xmax>\n'
+                f'      <ymax>{y1 + h}</ymax>\n    </bndbox>\n'
+                '  </object>\n')
+        folder = osp.join(root, f'JPEGImages-{part}')
+        os.makedirs(folder, exist_ok=True)
+        Image.fromarray(img).save(osp.join(folder, f'{img_id}.jpg'),
+                                  quality=95)
+        with open(osp.join(ann_dir, f'{img_id}.xml'), 'w') as f:
+            f.write(f'<annotation>\n  <filename>{img_id}.jpg</filename>\n'
+                    f'  <size>\n    <width>{size}</width>\n'
+                    f'    <height>{size}</height>\n    <depth>3</depth>\n'
+                    '  </size>\n' + ''.join(objects) + '</annotation>\n')
+    half = (num_trainval + 1) // 2
+    lists = dict(train=ids['trainval'][:half], val=ids['trainval'][half:],
+                 test=ids['test'])
+    for name, names in lists.items():
+        with open(osp.join(root, 'ImageSets', 'Main', f'{name}.txt'),
+                  'w') as f:
+            f.write(''.join(n + '\n' for n in names))
+    return root
