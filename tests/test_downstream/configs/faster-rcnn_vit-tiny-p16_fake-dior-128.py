@@ -1,7 +1,7 @@
 # The DIOR config, shrunk for the CPU tests: a 4-layer, 32-wide ViT, 128 px
 # images, 2 iterations then CocoMetric. data_root and the evaluator's
 # ann_file from --cfg-options.
-_base_ = '../../../configs/dior/faster-rcnn_selectivemae-vit-base-p16-sfp_fpn_4xb1-1x_dior.py'
+_base_ = '../../../configs/dior/faster-rcnn_selectivemae-vit-base-p16-sfp_fpn_4xb1-1x_dior.py'  # noqa: E501
 
 img_scale = (128, 128)
 model = dict(

@@ -1,7 +1,7 @@
 # The SpaceNet v1 config, shrunk for the CPU tests: a 4-layer, 32-wide ViT,
 # 64 px chips (crops 64, slide 64 / 32), 4 iterations then mIoU and mF1.
 # data_root from --cfg-options.
-_base_ = '../../../configs/spacenet/upernet_selectivemae-vit-base-p16-sfp_8xb1-80k_spacenetv1-384x384.py'
+_base_ = '../../../configs/spacenet/upernet_selectivemae-vit-base-p16-sfp_8xb1-80k_spacenetv1-384x384.py'  # noqa: E501
 
 crop_size = (64, 64)
 norm_cfg = dict(type='BN', requires_grad=True)
