@@ -118,8 +118,8 @@ class SceneClassificationDataset(CustomDataset):
             raise FileNotFoundError(
                 f'split file {self.ann_file!r} does not exist; write it with '
                 '`python tools/dataset/make_scene_splits.py <data_root> '
-                '--dataset <aid|resisc45|ucm> --ratios <percent>` or pass your '
-                'own list as `ann_file`')
+                '--dataset <aid|resisc45|ucm> --ratios <percent>` or pass '
+                'your own list as `ann_file`')
         classes = self.metainfo.get('classes') or ()
         if not classes:
             raise ValueError(f'{type(self).__name__} has no class list; set '

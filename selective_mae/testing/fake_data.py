@@ -301,3 +301,36 @@ def make_spacenet_v1_raw(root, num_chips=3, size=64, seed=0):
                   'w') as f:
             json.dump(geojson, f)
     return root
+
+
+def make_seg_batch(num_classes, size=128, num_images=2, seed=0):
+    """A random mmseg training batch (what ``SegDataPreProcessor`` takes).
+
+    Args:
+        num_classes (int): Labels are drawn from ``[0, num_classes)``.
+        size (int): Image side.
+        num_images (int): Batch size (2 or more for a decode head whose
+            pooling branch has a BatchNorm).
+        seed (int): Random seed.
+
+    Returns:
+        dict: ``inputs`` (uint8 [3, size, size] tensors) and
+        ``data_samples`` (``SegDataSample`` with ``gt_sem_seg``).
+    """
+    import torch
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    gen = torch.Generator().manual_seed(seed)
+    samples = []
+    for _ in range(num_images):
+        s = SegDataSample(metainfo=dict(img_shape=(size, size),
+                                        ori_shape=(size, size),
+                                        pad_shape=(size, size)))
+        s.gt_sem_seg = PixelData(data=torch.randint(
+            0, num_classes, (1, size, size), generator=gen))
+        samples.append(s)
+    inputs = [
+        torch.randint(0, 255, (3, size, size), generator=gen,
+                      dtype=torch.uint8) for _ in range(num_images)
+    ]
+    return dict(inputs=inputs, data_samples=samples)

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from selective_mae.testing import (SPACENET_ORIGIN, SPACENET_PIXEL_DEG,
-                                   make_spacenet_v1_raw)
+                                   make_seg_batch, make_spacenet_v1_raw)
 
 CONFIG = ('configs/spacenet/upernet_selectivemae-vit-base-p16-sfp_8xb1-80k_'
           'spacenetv1-384x384.py')
@@ -70,8 +70,8 @@ def test_labels_equal_an_independent_rasterisation(spacenet):
         for name in chips:
             n = name.rsplit('img', 1)[1]
             label = np.array(Image.open(f'{root}/{split}/labels/{name}.png'))
-            ref = reference_label(f'{raw}/geojson/Geo_AOI_1_RIO_img{n}.geojson',
-                                  64)
+            ref = reference_label(
+                f'{raw}/geojson/Geo_AOI_1_RIO_img{n}.geojson', 64)
             assert label.dtype == np.uint8 and label.shape == (64, 64)
             np.testing.assert_array_equal(label, ref, err_msg=name)
             total += int(ref.sum())
@@ -155,11 +155,9 @@ def test_dataset_and_real_config_step(spacenet, repo_root, monkeypatch):
     from mmengine.model import revert_sync_batchnorm
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
-    from mmengine.structures import PixelData
 
     import selective_mae.downstream.mmseg  # noqa: F401
     from mmseg.registry import DATASETS, MODELS
-    from mmseg.structures import SegDataSample
     _, root = spacenet
     monkeypatch.chdir(repo_root)
     cfg = Config.fromfile(CONFIG)
@@ -185,19 +183,7 @@ def test_dataset_and_real_config_step(spacenet, repo_root, monkeypatch):
     cfg.model.backbone.init_cfg = None
     cfg.model.data_preprocessor.size = (128, 128)
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(128, 128),
-                                        ori_shape=(128, 128),
-                                        pad_shape=(128, 128)))
-        s.gt_sem_seg = PixelData(
-            data=torch.randint(0, 2, (1, 128, 128), generator=gen))
-        samples.append(s)
-    batch = dict(
-        inputs=[torch.randint(0, 255, (3, 128, 128), generator=gen,
-                              dtype=torch.uint8) for _ in range(2)],
-        data_samples=samples)
+    batch = make_seg_batch(2)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     before = model.backbone.layers[11].ffn.layers[1].weight.detach().clone()
     log_vars = model.train_step(batch, optim_wrapper)

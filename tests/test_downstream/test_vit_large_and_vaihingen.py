@@ -22,7 +22,8 @@ import torch
 from PIL import Image
 
 from selective_mae.testing import (POTSDAM_LABELS, make_dior_dataset,
-                                   make_dota_dataset, make_potsdam_dataset)
+                                   make_dota_dataset, make_potsdam_dataset,
+                                   make_seg_batch)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LARGE = sorted(
@@ -177,25 +178,6 @@ def _det_batch(cfg, path, data):
     return pseudo_collate([dataset[0]])
 
 
-def _seg_batch(num_classes):
-    from mmengine.structures import PixelData
-
-    from mmseg.structures import SegDataSample
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(128, 128),
-                                        ori_shape=(128, 128),
-                                        pad_shape=(128, 128)))
-        s.gt_sem_seg = PixelData(data=torch.randint(
-            0, num_classes, (1, 128, 128), generator=gen))
-        samples.append(s)
-    return dict(
-        inputs=[torch.randint(0, 255, (3, 128, 128), generator=gen,
-                              dtype=torch.uint8) for _ in range(2)],
-        data_samples=samples)
-
-
 @pytest.mark.parametrize('path', LARGE + [
     p for p in VAIHINGEN if 'vit-base' in p], ids=osp.basename)
 def test_config_takes_a_step_at_tiny_size(path, det_data, monkeypatch):
@@ -214,7 +196,7 @@ def test_config_takes_a_step_at_tiny_size(path, det_data, monkeypatch):
     depth = _narrow(cfg)
     if scope == 'mmseg':
         cfg.model.data_preprocessor.size = (128, 128)
-        batch = _seg_batch(cfg.model.decode_head.num_classes)
+        batch = make_seg_batch(cfg.model.decode_head.num_classes)
         expected = {'decode.loss_ce'}
     else:
         batch = _det_batch(cfg, path, det_data)

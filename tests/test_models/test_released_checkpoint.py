@@ -452,3 +452,24 @@ def test_raw_reconstruction_loss_is_logged_not_summed():
                                        weights).mean())
     assert not torch.allclose(total, raw)
     torch.testing.assert_close(log_vars['recon_unweighted'], raw)
+
+
+def test_unweighted_loss_is_smoothed_like_the_loss():
+    """The RS-4M SelectiveMAE configs average ``recon_unweighted`` over the
+    same window as ``loss`` in the logs (mmengine smooths only keys matching
+    'loss|time' by default)."""
+    from types import SimpleNamespace
+
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub
+    from mmengine.runner import LogProcessor
+    cfg = Config.fromfile(CONFIG.format('base'))
+    processor = LogProcessor(**cfg.log_processor)
+    hub = MessageHub.get_instance('test_unweighted_loss_is_smoothed')
+    for loss, raw in ((4., 3.), (2., 1.)):
+        hub.update_scalar('train/loss', loss)
+        hub.update_scalar('train/recon_unweighted', raw)
+    tag = processor._collect_scalars(
+        processor._parse_windows_size(None, 1),
+        SimpleNamespace(message_hub=hub), 'train')
+    assert tag['loss'] == 3. and tag['recon_unweighted'] == 2.

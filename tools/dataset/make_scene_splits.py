@@ -1,9 +1,9 @@
 """Write per-class train/test splits of AID, NWPU-RESISC45 or UC Merced.
 
 The data sets are published as one folder per class; the protocols train on
-a share of every class (AID: 20% / 50%, NWPU-RESISC45: 10% / 20%, UC Merced:
-80%) and test on the rest. Splits are drawn per class from ``--seed`` and written as list
-files ``<out-dir>/{train,test}_tr<ratio>_seed<seed>.txt``, which the
+a share of every class (AID: 20% / 50%, NWPU-RESISC45: 10% / 20%, UC
+Merced: 80%) and test on the rest. Splits are drawn per class from
+``--seed`` and written as list files ``<out-dir>/{train,test}_tr<ratio>_seed<seed>.txt``, which the
 classification configs read::
 
     python tools/dataset/make_scene_splits.py data/AID --dataset aid

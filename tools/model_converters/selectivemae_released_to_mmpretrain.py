@@ -10,8 +10,9 @@ and listed with the reason. The source may be a local file or a URL::
 
     python tools/model_converters/selectivemae_released_to_mmpretrain.py \\
         SRC.pth checkpoints/selectivemae_vit-base-p16_rs4m.pth \\
-        --config configs/selectivemae/selectivemae_vit-base-p16_8xb256-amp-coslr-800e_rs4m-released.py
+        --config configs/selectivemae/$RELEASED_CONFIG
 
+with ``RELEASED_CONFIG`` the ``-released`` config of the file's size.
 ``--config`` builds that config's model and loads the result strictly
 (every key present, no extra key, every shape equal) before writing. The
 output serves as ``load_from`` of the config (continue pretraining) and as
