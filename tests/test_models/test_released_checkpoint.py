@@ -340,16 +340,17 @@ def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
     # the whole-model timm converter points released files here
     small = {k: torch.zeros(1) for k in sd}
     torch.save({'model': small}, tmp_path / 'released.pth')
-    monkeypatch.setattr(sys, 'argv', [
-        'timm_to_mmpretrain.py', str(tmp_path / 'released.pth'),
-        str(tmp_path / 'out.pth')
-    ])
     monkeypatch.syspath_prepend(CONVERTERS)
-    with pytest.raises(SystemExit,
-                       match='selectivemae_released_to_mmpretrain.py'):
-        runpy.run_path(osp.join(CONVERTERS, 'timm_to_mmpretrain.py'),
-                       run_name='__main__')
-    assert not (tmp_path / 'out.pth').exists()
+    for extra in ([], ['--allow-unmatched']):
+        monkeypatch.setattr(sys, 'argv', [
+            'timm_to_mmpretrain.py', str(tmp_path / 'released.pth'),
+            str(tmp_path / 'out.pth'), *extra
+        ])
+        with pytest.raises(SystemExit,
+                           match='selectivemae_released_to_mmpretrain.py'):
+            runpy.run_path(osp.join(CONVERTERS, 'timm_to_mmpretrain.py'),
+                           run_name='__main__')
+        assert not (tmp_path / 'out.pth').exists()
 
 
 def test_weights_only_load_accepts_the_released_args_only(tmp_path):

@@ -43,8 +43,8 @@ def main():
     if layout != 'timm':
         raise SystemExit(f'error: {args.src} is already in the {layout} '
                          'layout')
-    if is_released_selectivemae(state_dict) and not (
-            args.backbone_only or args.allow_unmatched):
+    if is_released_selectivemae(state_dict) and not args.backbone_only:
+        # its decoder blocks would half-match the MAE decoder's names
         raise SystemExit(
             f'error: {args.src} is a released SelectiveMAE model; convert it '
             'whole (encoder and cross-attention decoder) with '
