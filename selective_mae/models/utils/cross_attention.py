@@ -19,11 +19,11 @@ class CrossAttention(BaseModule):
         embed_dims (int): Width of queries, keys and values (and output).
         num_heads (int): Attention heads; must divide ``embed_dims``.
         qkv_bias (bool): Bias in the q and kv projections. Defaults to True.
-        kv_dims (int, optional): Width of the memory that ``kv`` projects
-            to ``2 * embed_dims``. Defaults to ``embed_dims``.
         attn_drop (float): Attention dropout. Defaults to 0.
         proj_drop (float): Dropout after the output projection.
             Defaults to 0.
+        kv_dims (int, optional): Width of the memory that ``kv`` projects
+            to ``2 * embed_dims``. Defaults to ``embed_dims``.
     """
 
     def __init__(self,
