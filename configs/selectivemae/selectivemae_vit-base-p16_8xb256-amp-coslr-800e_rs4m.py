@@ -19,3 +19,9 @@ model = dict(selector=dict(mask_ratio=mask_ratio, recon_ratio=recon_ratio))
 
 optim_wrapper = dict(optimizer=dict(lr=lr))
 custom_hooks = [dict(type='BadImageHook'), dict(type='PSTSProgressHook')]
+# Log the unweighted reconstruction loss smoothed like `loss` (mmengine
+# averages only keys matching 'loss|time' by default and would show this
+# one's current value beside the others' 10-iteration means).
+log_processor = dict(custom_cfg=[
+    dict(data_src='recon_unweighted', method_name='mean', window_size=10)
+])

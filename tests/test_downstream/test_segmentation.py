@@ -9,7 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
-from selective_mae.testing import POTSDAM_LABELS, make_potsdam_dataset
+from selective_mae.testing import (POTSDAM_LABELS, make_potsdam_dataset,
+                                   make_seg_batch)
 
 CFG = 'configs/potsdam/upernet_selectivemae-vit-base-p16-sfp_4xb2-{}.py'
 CONFIGS = {
@@ -101,8 +102,6 @@ def test_real_config_trains_one_step(name, repo_root, monkeypatch):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
-    from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
 
     monkeypatch.chdir(repo_root)
     cfg = _load_cfg(CONFIGS[name])
@@ -111,19 +110,7 @@ def test_real_config_trains_one_step(name, repo_root, monkeypatch):
     cfg.model.data_preprocessor.size = (128, 128)
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
     num_classes = cfg.model.decode_head.num_classes
-    gen = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        s = SegDataSample(metainfo=dict(img_shape=(128, 128),
-                                        ori_shape=(128, 128),
-                                        pad_shape=(128, 128)))
-        s.gt_sem_seg = PixelData(data=torch.randint(
-            0, num_classes, (1, 128, 128), generator=gen))
-        samples.append(s)
-    batch = dict(
-        inputs=[torch.randint(0, 255, (3, 128, 128), generator=gen,
-                              dtype=torch.uint8) for _ in range(2)],
-        data_samples=samples)
+    batch = make_seg_batch(num_classes)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     before = model.backbone.layers[11].ffn.layers[1].weight.detach().clone()
     log_vars = model.train_step(batch, optim_wrapper)

@@ -32,15 +32,16 @@ def make_class_folders(root, classes, per_class, size):
 
 @pytest.fixture(scope='module')
 def scene_roots(tmp_path_factory):
-    from selective_mae.datasets.scene_classification import (AID_CLASSES,
-                                                             RESISC45_CLASSES)
+    from selective_mae.datasets.scene_classification import (
+        AID_CLASSES, RESISC45_CLASSES, UCM_CLASSES)
     from selective_mae.datasets.scene_splits import generate_scene_splits
     roots = {}
-    for name, classes in (('AID', AID_CLASSES), ('NWPURESISC45',
-                                                 RESISC45_CLASSES)):
+    for name, classes in (('AID', AID_CLASSES),
+                          ('NWPURESISC45', RESISC45_CLASSES),
+                          ('UCMerced', UCM_CLASSES)):
         root = make_class_folders(
             tmp_path_factory.mktemp(name), classes, per_class=2, size=40)
-        for ratio in (10, 20, 50):
+        for ratio in (10, 20, 50, 80):
             generate_scene_splits(root, classes, ratio, seed=0)
         roots[name] = root
     return roots
@@ -48,12 +49,15 @@ def scene_roots(tmp_path_factory):
 
 def test_config_set_is_complete():
     names = {osp.basename(c) for c in CONFIGS}
-    for data, ratios in (('aid', (20, 50)), ('resisc45', (10, 20))):
+    for data, ratios in (('aid', (20, 50)), ('resisc45', (10, 20)),
+                         ('ucm', (80, ))):
         for r in ratios:
-            assert (f'selectivemae_vit-base-p16_8xb64-ft-coslr-100e_{data}-'
-                    f'tr{r}.py') in names
-            assert (f'selectivemae_vit-base-p16_8xb128-linear-coslr-100e_'
-                    f'{data}-tr{r}.py') in names
+            for arch in ('base', 'large'):
+                assert (f'selectivemae_vit-{arch}-p16_8xb64-ft-coslr-100e_'
+                        f'{data}-tr{r}.py') in names
+                assert (f'selectivemae_vit-{arch}-p16_8xb128-linear-coslr-'
+                        f'100e_{data}-tr{r}.py') in names
+    assert len(names) == 20
 
 
 @pytest.mark.parametrize('config', CONFIGS, ids=osp.basename)
@@ -67,7 +71,7 @@ def test_config_builds_and_steps_at_batch_2(config, scene_roots):
     cfg = Config.fromfile(config)
     init_default_scope('mmpretrain')
     ds_cfg = cfg.train_dataloader.dataset
-    num_classes = {'AID': 30, 'NWPURESISC45': 45}[ds_cfg.type]
+    num_classes = {'AID': 30, 'NWPURESISC45': 45, 'UCMerced': 21}[ds_cfg.type]
     assert cfg.model.head.num_classes == num_classes
     assert cfg.data_preprocessor.num_classes == num_classes
     ds_cfg.data_root = scene_roots[ds_cfg.type]
@@ -78,13 +82,20 @@ def test_config_builds_and_steps_at_batch_2(config, scene_roots):
     assert len(DATASETS.build(test_cfg)) == num_classes
 
     cfg.model.setdefault('data_preprocessor', cfg.data_preprocessor)
-    if config.endswith('aid-tr20.py'):  # the real size builds
+    if config.endswith('aid-tr20.py') and '_vit-base-' in config:
+        # the real size builds (ViT-L: tests/test_downstream/test_vit_large)
         vit_b = MODELS.build(cfg.model)
         assert vit_b.backbone.embed_dims == 768
         assert len(vit_b.backbone.layers) == 12
         del vit_b
-    # the step itself on a narrower ViT (12 layers, width 192) to save time
-    cfg.model.backbone.arch = 'deit-tiny'
+    # the step itself on a narrower ViT (width 192, the config's depth: 12
+    # for ViT-B, 24 for ViT-L) to save time
+    large = cfg.model.backbone.arch == 'large'
+    depth = 24 if large else 12
+    assert large == ('_vit-large-' in config)
+    cfg.model.backbone.arch = dict(
+        embed_dims=192, num_layers=depth, num_heads=3,
+        feedforward_channels=768)
     if cfg.model.get('neck'):
         cfg.model.neck.input_features = 192
     cfg.model.head.in_channels = 192
@@ -109,7 +120,8 @@ def test_config_builds_and_steps_at_batch_2(config, scene_roots):
     if '-linear-' in config:
         assert all(not p.requires_grad for p in model.backbone.parameters())
     else:
-        # layer decay 0.75 over 12 blocks: patch embedding at 0.75 ** 13
+        # layer decay 0.75 over 12 (24) blocks: patch embedding at
+        # 0.75 ** 13 (0.75 ** 25), block N at 0.75 ** (depth - N)
         groups = {
             id(p): g
             for g in optim.optimizer.param_groups
@@ -117,7 +129,9 @@ def test_config_builds_and_steps_at_batch_2(config, scene_roots):
         }
         embed = groups[id(model.backbone.patch_embed.projection.weight)]
         head = groups[id(model.head.fc.weight)]
-        assert embed['lr'] == pytest.approx(head['lr'] * 0.75**13)
+        assert embed['lr'] == pytest.approx(head['lr'] * 0.75**(depth + 1))
+        last = groups[id(model.backbone.layers[depth - 1].attn.qkv.weight)]
+        assert last['lr'] == pytest.approx(head['lr'] * 0.75)
 
 
 TINY_CFG = """

@@ -9,7 +9,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 FAMILIES = ('selectivemae', 'classification', 'dota', 'dior', 'potsdam',
-            'loveda')
+            'loveda', 'spacenet', 'vaihingen')
 
 
 def zoo():
@@ -34,6 +34,38 @@ def test_list_models_covers_every_config():
     ft = models['selectivemae_vit-base-p16_8xb64-ft-coslr-100e_aid-tr20']
     assert ft.results[0].metrics['Top 1 Accuracy'] == 96.90
     assert 'reported' in ft.metadata.data['Results Source']
+
+    # the released weights: one entry per architecture and pretraining set,
+    # each with the config its converted file loads into, the authors'
+    # numbers marked as reported, and its downstream configs
+    for arch, n_dior in (('base', (75.70, 75.80)), ('large', (77.80, 78.70))):
+        for data, dior in zip(('4m', '13m'), n_dior):
+            entry = models[f'selectivemae_vit-{arch}-p16_released_'
+                           f'opticalrs-{data}']
+            assert entry.config.endswith(
+                f'selectivemae_vit-{arch}-p16_8xb256-amp-coslr-800e_rs4m-'
+                'released.py')
+            meta = entry.metadata.data
+            assert meta['Training Data'] == f'OpticalRS-{data.upper()}'
+            assert 'reported' in meta['Results Source']
+            assert 'initiacms/SelectiveMAE' in meta['Weights Source']
+            got = {r.dataset: r.metrics for r in entry.results}
+            assert got['DIOR'] == {'mAP50': dior}
+            assert len(got) == 8
+            downstream = entry.data['Downstream']
+            assert len(downstream) == 22 and all(
+                f'_vit-{arch}-p16' in d for d in downstream)
+            assert set(downstream) <= set(models)
+    # every downstream name listed anywhere is an entry with a config
+    for m in models.values():
+        for d in (m.data.get('Downstream') or []):
+            assert d in models and osp.isfile(models[d].config), d
+    large_ft = models['selectivemae_vit-large-p16_8xb64-ft-coslr-100e_aid-'
+                      'tr50']
+    assert large_ft.results[0].metrics['Top 1 Accuracy'] == 98.48
+    spacenet = models['selectivemae_vit-base-p16-sfp_upernet_8xb1-80k_'
+                      'spacenetv1-384x384']
+    assert spacenet.results[0].metrics == {'mF1': 79.50}
 
     from mmpretrain.apis import list_models
     assert 'mae_vit-base-p16_8xb256-amp-coslr-800e_rs4m' in list_models(

@@ -1,14 +1,16 @@
-"""Write per-class train/test splits of AID or NWPU-RESISC45.
+"""Write per-class train/test splits of AID, NWPU-RESISC45 or UC Merced.
 
 The data sets are published as one folder per class; the protocols train on
-a share of every class (AID: 20% / 50%, NWPU-RESISC45: 10% / 20%) and test
-on the rest. Splits are drawn per class from ``--seed`` and written as list
-files ``<out-dir>/{train,test}_tr<ratio>_seed<seed>.txt``, which the
+a share of every class (AID: 20% / 50%, NWPU-RESISC45: 10% / 20%, UC
+Merced: 80%) and test on the rest. Splits are drawn per class from
+``--seed`` and written as list files ``<out-dir>/{train,test}_tr<ratio>_seed<seed>.txt``, which the
 classification configs read::
 
     python tools/dataset/make_scene_splits.py data/AID --dataset aid
     python tools/dataset/make_scene_splits.py data/NWPU-RESISC45 \
         --dataset resisc45 --ratios 10 20 --seed 1
+    python tools/dataset/make_scene_splits.py data/UCMerced_LandUse/Images \
+        --dataset ucm
 """
 import argparse
 import os.path as osp
@@ -16,7 +18,7 @@ import sys
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-DEFAULT_RATIOS = {'aid': (20, 50), 'resisc45': (10, 20)}
+DEFAULT_RATIOS = {'aid': (20, 50), 'resisc45': (10, 20), 'ucm': (80, )}
 
 
 def parse_args(argv=None):
@@ -40,10 +42,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from selective_mae.datasets.scene_classification import (AID_CLASSES,
-                                                             RESISC45_CLASSES)
+    from selective_mae.datasets.scene_classification import (
+        AID_CLASSES, RESISC45_CLASSES, UCM_CLASSES)
     from selective_mae.datasets.scene_splits import generate_scene_splits
-    classes = AID_CLASSES if args.dataset == 'aid' else RESISC45_CLASSES
+    classes = dict(
+        aid=AID_CLASSES, resisc45=RESISC45_CLASSES,
+        ucm=UCM_CLASSES)[args.dataset]
     for ratio in args.ratios or DEFAULT_RATIOS[args.dataset]:
         paths = generate_scene_splits(args.data_root, classes, ratio,
                                       args.seed, args.out_dir)

@@ -36,12 +36,20 @@ def parse_args():
 def main():
     args = parse_args()
     from selective_mae.models.utils.checkpoint_convert import (
-        convert_model, detect_layout, load_checkpoint_file, unwrap_checkpoint)
+        convert_model, detect_layout, is_released_selectivemae,
+        load_checkpoint_file, unwrap_checkpoint)
     state_dict = unwrap_checkpoint(load_checkpoint_file(args.src))
     layout = detect_layout(state_dict)
     if layout != 'timm':
         raise SystemExit(f'error: {args.src} is already in the {layout} '
                          'layout')
+    if is_released_selectivemae(state_dict) and not args.backbone_only:
+        # its decoder blocks would half-match the MAE decoder's names
+        raise SystemExit(
+            f'error: {args.src} is a released SelectiveMAE model; convert it '
+            'whole (encoder and cross-attention decoder) with '
+            'tools/model_converters/selectivemae_released_to_mmpretrain.py, '
+            'or pass --backbone-only for the encoder alone')
     out, rest = convert_model(
         state_dict, to='mmpretrain', backbone_only=args.backbone_only)
     fail_on_unmatched(

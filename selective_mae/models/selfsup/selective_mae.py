@@ -99,7 +99,10 @@ class SelectiveMAE(BaseSelfSupervisor):
 
         Returns:
             dict[str, torch.Tensor]: ``loss``, the weighted mean
-            reconstruction loss (scalar).
+            reconstruction loss (scalar), and ``recon_unweighted``, the
+            plain mean before any sample weights (detached, for the logs:
+            mmengine's ``parse_losses`` sums only keys containing
+            ``'loss'``, so it is logged beside the total, not added to it).
         """
         tokens, patch_resolution = self.backbone.embed(inputs)  # [B, L, D]
         ids_vis, ids_rec = self.selector(inputs, tokens, self.patch_size,
@@ -109,11 +112,13 @@ class SelectiveMAE(BaseSelfSupervisor):
         per_sample = self.head.per_sample_loss(pred, inputs, ids_rec)  # [B]
         self.per_sample_loss = per_sample.detach()
 
+        raw = per_sample.mean()
         weights, self._sample_weights = self._sample_weights, None
-        if weights is not None:
-            if weights.shape != per_sample.shape:
-                raise ValueError(
-                    f'sample weights of shape {tuple(weights.shape)} do not '
-                    f'match the batch of {per_sample.shape[0]} images')
-            per_sample = per_sample * weights.to(per_sample)
-        return dict(loss=per_sample.mean())
+        if weights is None:
+            return dict(loss=raw, recon_unweighted=raw.detach())
+        if weights.shape != per_sample.shape:
+            raise ValueError(
+                f'sample weights of shape {tuple(weights.shape)} do not '
+                f'match the batch of {per_sample.shape[0]} images')
+        loss = (per_sample * weights.to(per_sample)).mean()
+        return dict(loss=loss, recon_unweighted=raw.detach())

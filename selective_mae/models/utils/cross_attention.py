@@ -1,4 +1,6 @@
 """Cross-attention blocks for the SelectiveMAE decoder (CrossMAE style)."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -14,12 +16,14 @@ class CrossAttention(BaseModule):
     Uses fused ``F.scaled_dot_product_attention``.
 
     Args:
-        embed_dims (int): Width of queries, keys and values.
+        embed_dims (int): Width of queries, keys and values (and output).
         num_heads (int): Attention heads; must divide ``embed_dims``.
         qkv_bias (bool): Bias in the q and kv projections. Defaults to True.
         attn_drop (float): Attention dropout. Defaults to 0.
         proj_drop (float): Dropout after the output projection.
             Defaults to 0.
+        kv_dims (int, optional): Width of the memory that ``kv`` projects
+            to ``2 * embed_dims``. Defaults to ``embed_dims``.
     """
 
     def __init__(self,
@@ -27,14 +31,16 @@ class CrossAttention(BaseModule):
                  num_heads: int,
                  qkv_bias: bool = True,
                  attn_drop: float = 0.,
-                 proj_drop: float = 0.) -> None:
+                 proj_drop: float = 0.,
+                 kv_dims: Optional[int] = None) -> None:
         super().__init__()
         if embed_dims % num_heads:
             raise ValueError(f'embed_dims={embed_dims} is not divisible by '
                              f'num_heads={num_heads}')
         self.num_heads = num_heads
         self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
-        self.kv = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)
+        self.kv = nn.Linear(
+            kv_dims or embed_dims, embed_dims * 2, bias=qkv_bias)
         self.attn_drop = attn_drop
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
@@ -44,7 +50,7 @@ class CrossAttention(BaseModule):
 
         Args:
             x (torch.Tensor): Queries [B, N, C].
-            memory (torch.Tensor): Keys/values [B, M, C].
+            memory (torch.Tensor): Keys/values [B, M, kv_dims].
 
         Returns:
             torch.Tensor: [B, N, C].
@@ -72,6 +78,13 @@ class CrossAttentionBlock(BaseModule):
         qkv_bias (bool): Bias in attention projections. Defaults to True.
         norm_cfg (dict): Normalisation layer.
             Defaults to ``dict(type='LN', eps=1e-6)``.
+        kv_dims (int, optional): Width of the memory; ``cross_attn.kv``
+            projects it to ``2 * embed_dims``. Defaults to ``embed_dims``
+            (memory already at the decoder width).
+        memory_norm (bool): Normalise the memory (``ln_kv``) before the
+            key/value projection. Defaults to True. The released
+            SelectiveMAE blocks (``kv_dims`` = encoder width,
+            ``memory_norm=False``) read the encoder output as it is.
     """
 
     def __init__(self,
@@ -80,7 +93,9 @@ class CrossAttentionBlock(BaseModule):
                  feedforward_channels: int,
                  self_attn: bool = False,
                  qkv_bias: bool = True,
-                 norm_cfg: dict = dict(type='LN', eps=1e-6)) -> None:
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 kv_dims: Optional[int] = None,
+                 memory_norm: bool = True) -> None:
         super().__init__()
         self.with_self_attn = self_attn
         if self_attn:
@@ -88,9 +103,11 @@ class CrossAttentionBlock(BaseModule):
             self.self_attn = MultiheadAttention(
                 embed_dims=embed_dims, num_heads=num_heads, qkv_bias=qkv_bias)
         self.ln_q = build_norm_layer(norm_cfg, embed_dims)
-        self.ln_kv = build_norm_layer(norm_cfg, embed_dims)
+        self.ln_kv = (
+            build_norm_layer(norm_cfg, kv_dims or embed_dims)
+            if memory_norm else nn.Identity())
         self.cross_attn = CrossAttention(
-            embed_dims, num_heads, qkv_bias=qkv_bias)
+            embed_dims, num_heads, qkv_bias=qkv_bias, kv_dims=kv_dims)
         self.ln2 = build_norm_layer(norm_cfg, embed_dims)
         self.ffn = FFN(
             embed_dims=embed_dims,
@@ -102,8 +119,7 @@ class CrossAttentionBlock(BaseModule):
 
         Args:
             x (torch.Tensor): Queries [B, N, C].
-            memory (torch.Tensor): Encoder features projected to C,
-                [B, M, C].
+            memory (torch.Tensor): Encoder features [B, M, kv_dims].
 
         Returns:
             torch.Tensor: [B, N, C].
