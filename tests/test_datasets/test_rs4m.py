@@ -233,14 +233,14 @@ def test_reduced_decode_is_close_and_never_upsamples(tmp_path, monkeypatch):
     path = str(tmp_path / 'big.jpg')
     _big_jpeg(path, (1600, 1200))
     sizes = []
-    real_read = loading.read_rs_image
+    real_decode = loading.decode_rs_image
 
-    def spy(p, min_size, *a):
-        img, s = real_read(p, min_size, *a)
+    def spy(data, p, min_size, *a):
+        img, s = real_decode(data, p, min_size, *a)
         sizes.append((img.shape, s, min_size))
         return img, s
 
-    monkeypatch.setattr(loading, 'read_rs_image', spy)
+    monkeypatch.setattr(loading, 'decode_rs_image', spy)
     kw = dict(scale=64, crop_ratio_range=(0.2, 1.0))
     scales = []
     for seed in range(8):
