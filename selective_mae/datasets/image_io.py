@@ -155,9 +155,16 @@ def percentile_stretch(img, stretch=(2.0, 98.0)):
                                               stretch))
     if hi <= lo:
         hi = lo + 1.0
-    # Clip first: the differences below stay finite (no inf - inf).
-    data = np.clip(data, lo, hi) - np.float32(lo)
-    data *= np.float32(255.0 / (hi - lo))
+    if not all_finite:
+        data[~finite_mask] = lo
+    scale = 255.0 / (hi - lo)
+    data = np.clip(data, lo, hi)
+    if hi - lo < 1e37:
+        data -= np.float32(lo)
+        data *= np.float32(scale)
+    else:  # a range near float32's limit: scale first, no overflow
+        data *= np.float32(scale)
+        data -= np.float32(lo * scale)
     data += np.float32(0.5)
     out = np.clip(data, 0, 255).astype(np.uint8)
     if not all_finite:

@@ -11,9 +11,12 @@ class BadImageHook(Hook):
     """Name each undecodable file once in the log and sum them up per epoch.
 
     Reads the ``bad_images`` that :func:`~selective_mae.datasets.rs_collate`
-    attaches to a batch (files skipped, never replaced by other samples). At
-    the end of every epoch it logs how many were skipped in that epoch, over
-    all ranks (one reduction per epoch).
+    attaches to a batch (files skipped, never replaced by other samples),
+    before the iteration, and after it those the data preprocessor added
+    (JPEGs that failed to decode on the device). At the end of every epoch
+    it logs how many were skipped in that epoch, over all ranks (one
+    reduction per epoch), and flushes the data preprocessor's pending
+    non-finite-input reports, if it has any.
 
     Args:
         max_named (int): Stop naming new files after this many (the count
@@ -26,9 +29,23 @@ class BadImageHook(Hook):
         self.named = set()
         self.epoch_count = 0
         self.total_count = 0
+        self._seen_in_batch = 0
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         bad = getattr(data_batch, 'bad_images', ())
+        self._seen_in_batch = len(bad)
+        self._report(bad)
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
+                         outputs=None):
+        bad = getattr(data_batch, 'bad_images', ())
+        self._report(bad[self._seen_in_batch:])
+        self._seen_in_batch = 0
+
+    def _report(self, bad):
         if not bad:
             return
         self.epoch_count += len(bad)
@@ -43,6 +60,12 @@ class BadImageHook(Hook):
                     level=30)
 
     def after_train_epoch(self, runner):
+        model = getattr(runner, 'model', None)
+        model = getattr(model, 'module', model)
+        flush = getattr(
+            getattr(model, 'data_preprocessor', None), 'flush_reports', None)
+        if flush is not None:
+            flush()
         count = torch.tensor([self.epoch_count], dtype=torch.float64)
         all_reduce(count)
         n = int(count.item())
