@@ -153,34 +153,51 @@ def test_device_path_keeps_the_bad_file_policy(files, tmp_path):
         for s in samples if isinstance(s, BadImage)
     }
     assert worker_bad == set(bad) - {'broken_huffman.jpg'}
-    batch = rs_collate(samples)
-    assert len(batch['inputs']) == 2
-    hook = BadImageHook()
-    runner = SimpleNamespace(epoch=0)
-    logger = MMLogger.get_current_instance()
-    messages = []
+    from mmengine.runner import get_priority
 
-    def record(r):
-        messages.append(r.getMessage())
-        return True
+    from selective_mae.engine.hooks import InfoBatchHook
+    assert get_priority(BadImageHook.priority) < get_priority(
+        InfoBatchHook.priority)  # decodes before InfoBatch reads samples
+    for early in (True, False):
+        # early: BadImageHook decodes the batch through the model's
+        # preprocessor before the other hooks; else the forward does.
+        batch = rs_collate(samples)
+        assert len(batch['inputs']) == 2
+        pre = _preprocessor()
+        hook = BadImageHook()
+        runner = SimpleNamespace(epoch=0)
+        if early:
+            runner.model = SimpleNamespace(data_preprocessor=pre)
+        logger = MMLogger.get_current_instance()
+        messages = []
 
-    logger.addFilter(record)
-    try:
-        hook.before_train_iter(runner, 0, batch)
-        out = _preprocessor()(batch, True)
-        hook.after_train_iter(runner, 0, batch)
-        hook.after_train_epoch(runner)
-    finally:
-        logger.removeFilter(record)
-    assert out['inputs'].shape == (1, 3, 32, 32)
-    assert [osp.basename(s.img_path)
-            for s in out['data_samples']] == ['good.jpg']
-    named = [m for m in messages if m.startswith('skipped unreadable')]
-    for name in bad:
-        assert sum(name in m for m in named) == 1, name
-    assert any('broken_huffman.jpg' in m and 'device decoder' in m
-               for m in named)
-    assert f'epoch 1: {len(bad)} unreadable images skipped' in messages[-1]
+        def record(r):
+            messages.append(r.getMessage())
+            return True
+
+        logger.addFilter(record)
+        try:
+            hook.before_train_iter(runner, 0, batch)
+            if early:  # what InfoBatchHook sees next
+                assert isinstance(batch['inputs'], torch.Tensor)
+                assert batch['inputs'].dtype == torch.uint8
+                assert len(batch['data_samples']) == 1
+                assert any('broken_huffman.jpg' in m for m in messages)
+            out = pre(batch, True)
+            hook.after_train_iter(runner, 0, batch)
+            hook.after_train_epoch(runner)
+        finally:
+            logger.removeFilter(record)
+        assert out['inputs'].shape == (1, 3, 32, 32)
+        assert [osp.basename(s.img_path)
+                for s in out['data_samples']] == ['good.jpg']
+        named = [m for m in messages if m.startswith('skipped unreadable')]
+        for name in bad:
+            assert sum(name in m for m in named) == 1, name
+        assert any('broken_huffman.jpg' in m and 'device decoder' in m
+                   for m in named)
+        assert (f'epoch 1: {len(bad)} unreadable images skipped'
+                in messages[-1])
     # A batch of undecodable JPEGs only is an error naming them.
     only_bad = rs_collate([
         s for s in samples if not isinstance(s, BadImage)
@@ -252,3 +269,28 @@ def test_device_decode_config_trains_a_step(tmp_path, repo_root):
     assert data['inputs'].shape == (6, 3, 64, 64)
     loss = model.loss(**data)['loss']
     assert torch.isfinite(loss)
+
+
+def test_pin_memory_pins_one_buffer_and_keeps_bad_images(files, monkeypatch):
+    """The DataLoader's pin_memory (pin_memory=True) pins the batch's byte
+    buffer and decoded crops once, and keeps the RSBatch attributes."""
+    from torch.utils.data._utils.pin_memory import pin_memory
+    pinned = []
+
+    def fake_pin(self, *args, **kwargs):  # no CUDA here: record instead
+        pinned.append(self.shape)
+        return self.clone()
+
+    monkeypatch.setattr(torch.Tensor, 'pin_memory', fake_pin)
+    paths = [files['big'], files['png'], files['small']]
+    samples = _run(device_decode_pipeline(_worker_pipeline(32)), paths, 0)
+    samples.append(BadImage('gone.jpg', 9, 'test'))
+    batch = rs_collate(samples)
+    out = pin_memory(batch)
+    assert isinstance(out['inputs'], EncodedBatch)
+    assert out.bad_images == batch.bad_images
+    assert sorted(pinned) == sorted(
+        [batch['inputs'].data.shape, batch['inputs'].decoded.shape])
+    a = _preprocessor()(batch, True)['inputs']
+    b = _preprocessor()(out, True)['inputs']
+    assert torch.equal(a, b)

@@ -84,14 +84,8 @@ class RSSelfSupDataPreprocessor(SelfSupDataPreprocessor):
     # ----------------------------------------------------------- forward
     def forward(self, data: dict, training: bool = False) -> dict:
         self._drain(block=False)
+        self.decode_batch(data)
         inputs = data['inputs']
-        if isinstance(inputs, EncodedBatch):
-            x, samples = self._decode_batch(data, inputs, data['data_samples'])
-            if self._channel_conversion:
-                x = x[:, [2, 1, 0], ...]
-            if self._enable_normalize:
-                x = (x - self.mean) / self.std
-            return {'inputs': x, 'data_samples': samples}
         floating = (inputs.is_floating_point() if isinstance(
             inputs, torch.Tensor) else any(
                 t.is_floating_point() for t in inputs))
@@ -108,6 +102,32 @@ class RSSelfSupDataPreprocessor(SelfSupDataPreprocessor):
         return out
 
     # ---------------------------------------------------- device decoding
+    def decode_batch(self, data):
+        """Decode a device-decode batch in place; other batches are left
+        as they are.
+
+        ``data['inputs']`` becomes the uint8 [N, 3, H, W] batch on this
+        module's device (what the worker path delivers, already moved) and
+        ``data['data_samples']`` loses the files that failed, which go to
+        ``data.bad_images``. ``BadImageHook`` calls this before the other
+        hooks of the iteration read the batch (``InfoBatchHook`` sets
+        per-sample weights from ``data_samples``); :meth:`forward` calls it
+        too (a no-op then).
+
+        Args:
+            data (dict): A batch from ``rs_collate``.
+
+        Returns:
+            dict: ``data``.
+        """
+        inputs = data['inputs']
+        if isinstance(inputs, EncodedBatch):
+            x, samples = self._decode_batch(data, inputs,
+                                            data['data_samples'])
+            data['inputs'] = x.to(torch.uint8)  # exact: rounded, clipped
+            data['data_samples'] = samples
+        return data
+
     def _decode_jpegs(self, chunks, batch):
         """Decode the JPEG byte views; a failed file gives its reason."""
         from torchvision.io import ImageReadMode, decode_jpeg
