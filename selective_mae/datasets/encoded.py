@@ -134,9 +134,8 @@ def collate_encoded(samples: List[dict]) -> dict:
         data = torch.empty(0, dtype=torch.uint8)
     decoded = None
     if dec:
-        decoded = torch.from_numpy(np.stack([x.img for _, x in dec
-                                             ])).permute(0, 3, 1,
-                                                         2).contiguous()
+        crops = np.stack([x.img for _, x in dec])  # [M, H, W, 3]
+        decoded = torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous()
     out_size, interpolation = sizes.pop()
     batch = EncodedBatch(
         data=data,
@@ -151,4 +150,5 @@ def collate_encoded(samples: List[dict]) -> dict:
         interpolation=interpolation,
         img_paths=[x.img_path for x in items],
         sample_idx=[int(x.sample_idx) for x in items])
-    return dict(inputs=batch, data_samples=[s['data_samples'] for s in samples])
+    return dict(
+        inputs=batch, data_samples=[s['data_samples'] for s in samples])

@@ -5,7 +5,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from PIL import Image
 from rs4m_tree import write_tiff
 
@@ -18,6 +17,7 @@ from selective_mae.datasets.image_io import (BadPixelsError,
 from selective_mae.datasets.transforms import (LoadRandomResizedCrop,
                                                LoadRSImage)
 from selective_mae.engine.hooks import BadImageHook
+from selective_mae.testing.log_capture import captured_log
 
 
 def _reference_stretch(arr, lo_p=2.0, hi_p=98.0):
@@ -157,19 +157,9 @@ def test_rs4m_counts_and_names_each_bad_pixel_file(tmp_path):
     assert batch['inputs'].shape == (len(good), 3, 16, 16)
     assert {s.img_path for s in batch['data_samples']} == set(good)
     hook = BadImageHook()
-    logger = MMLogger.get_current_instance()
-    messages = []
-
-    def record(r):
-        messages.append(r.getMessage())
-        return True
-
-    logger.addFilter(record)
-    try:
+    with captured_log() as messages:
         hook.before_train_iter(SimpleNamespace(epoch=0), 0, batch)
         hook.after_train_epoch(SimpleNamespace(epoch=0))
-    finally:
-        logger.removeFilter(record)
     for name in bad:
         assert sum(name in m for m in messages
                    if m.startswith('skipped')) == 1

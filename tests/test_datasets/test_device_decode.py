@@ -10,7 +10,6 @@ import pytest
 import torch
 from device_decode_files import broken_huffman_jpeg, textured_jpeg
 from mmengine.dataset import Compose
-from mmengine.logging import MMLogger
 from mmpretrain.registry import MODELS, TRANSFORMS
 from PIL import Image
 from rs4m_tree import write_tiff
@@ -20,6 +19,7 @@ from selective_mae.datasets import RS4M, BadImage, rs_collate
 from selective_mae.datasets.encoded import EncodedBatch
 from selective_mae.datasets.loader_timing import device_decode_pipeline
 from selective_mae.engine.hooks import BadImageHook
+from selective_mae.testing.log_capture import captured_log
 
 # Stated tolerance (docs/datasets.md), device (torch, float, antialiased
 # filter on the cropped region) against the worker path with full decoding
@@ -168,15 +168,7 @@ def test_device_path_keeps_the_bad_file_policy(files, tmp_path):
         runner = SimpleNamespace(epoch=0)
         if early:
             runner.model = SimpleNamespace(data_preprocessor=pre)
-        logger = MMLogger.get_current_instance()
-        messages = []
-
-        def record(r):
-            messages.append(r.getMessage())
-            return True
-
-        logger.addFilter(record)
-        try:
+        with captured_log() as messages:
             hook.before_train_iter(runner, 0, batch)
             if early:  # what InfoBatchHook sees next
                 assert isinstance(batch['inputs'], torch.Tensor)
@@ -186,8 +178,6 @@ def test_device_path_keeps_the_bad_file_policy(files, tmp_path):
             out = pre(batch, True)
             hook.after_train_iter(runner, 0, batch)
             hook.after_train_epoch(runner)
-        finally:
-            logger.removeFilter(record)
         assert out['inputs'].shape == (1, 3, 32, 32)
         assert [osp.basename(s.img_path)
                 for s in out['data_samples']] == ['good.jpg']

@@ -14,13 +14,13 @@ import pytest
 from mmengine.dataset import DefaultSampler
 from mmengine.fileio import BaseStorageBackend, register_backend
 from mmengine.fileio.backends import registry_utils
-from mmengine.logging import MMLogger
 from rs4m_tree import make_rs_tree
 from torch.utils.data import DataLoader
 
 import selective_mae  # noqa: F401
 from selective_mae.datasets import RS4M, rs_collate
 from selective_mae.engine.hooks import BadImageHook
+from selective_mae.testing.log_capture import captured_log
 
 NAME = 'rs4m_test_dict'
 PREFIX = 'dictmem'
@@ -132,18 +132,8 @@ def test_rs4m_on_a_registered_backend(dict_tree, tmp_path, listing):
 
     hook = BadImageHook()
     runner = SimpleNamespace(epoch=0)
-    messages = []
-    logger = MMLogger.get_current_instance()
-
-    def record(r):
-        messages.append(r.getMessage())
-        return True
-
-    logger.addFilter(record)
-    try:
+    with captured_log() as messages:
         seen = _epoch(ds, hook, runner, workers=2)
-    finally:
-        logger.removeFilter(record)
     good_uris = {f'{root}/{rel}' for rel in t['good']}
     assert len(seen) == len(set(seen)) == len(good_uris)  # each once
     assert set(seen) == good_uris

@@ -2,12 +2,12 @@
 the guard that keeps non-finite values from the model."""
 import pytest
 import torch
-from mmengine.logging import MMLogger
 from mmpretrain.models.utils import SelfSupDataPreprocessor
 from mmpretrain.structures import DataSample
 
 import selective_mae  # noqa: F401
 from selective_mae.models.utils import RSSelfSupDataPreprocessor
+from selective_mae.testing.log_capture import captured_log
 
 NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
@@ -17,22 +17,6 @@ def _samples(n):
         DataSample(metainfo=dict(img_path=f'scene_{i}.tif', sample_idx=i))
         for i in range(n)
     ]
-
-
-def _messages(fn):
-    logger = MMLogger.get_current_instance()
-    messages = []
-
-    def record(r):
-        messages.append(r.getMessage())
-        return True
-
-    logger.addFilter(record)
-    try:
-        out = fn()
-    finally:
-        logger.removeFilter(record)
-    return out, messages
 
 
 @pytest.mark.parametrize('to_rgb', [False, True])
@@ -59,8 +43,8 @@ def test_nonfinite_float_inputs_replaced_counted_and_named():
     bad[3, 1, 0, 0] = -float('inf')
     ours = RSSelfSupDataPreprocessor(**NORM)
     ref = SelfSupDataPreprocessor(**NORM)
-    out, messages = _messages(
-        lambda: ours(dict(inputs=bad, data_samples=_samples(4)), True))
+    with captured_log() as messages:
+        out = ours(dict(inputs=bad, data_samples=_samples(4)), True)
     x = out['inputs']
     expected = ref(dict(inputs=imgs, data_samples=_samples(4)),
                    True)['inputs']
