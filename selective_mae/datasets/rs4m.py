@@ -34,20 +34,35 @@ relative paths are written to an index file, reused afterwards:
 defaults to the current run's work dir (found through mmengine's current
 logger) or ``~/.cache/selective_mae``. ``rebuild_index=True`` rescans. Under
 distributed training rank 0 builds the index while the others wait.
+
+Storage backends
+----------------
+``backend_args`` (as in every OpenMMLab data set) selects the
+``mmengine.fileio`` backend for the list file, the scan and the index; give
+the loading transform the same ``backend_args`` for the images. On a backend
+other than the local disk the scan uses the backend's ``list_dir_or_file``
+(petrel has it; HTTP and LMDB do not: give an ``ann_file`` there), and the
+index is only ever written locally, to ``index_dir``, never beside the data.
+Bad files are handled the same way on every backend.
 """
 import hashlib
+import json
 import logging
 import os
 import os.path as osp
+import posixpath
 from typing import NamedTuple
 
+from mmengine import fileio
 from mmengine.dataset import BaseDataset, default_collate
 from mmengine.dist import barrier, get_dist_info, is_distributed
+from mmengine.fileio.backends import LocalBackend
 from mmengine.logging import MMLogger, print_log
-from mmengine.utils import ProgressBar
+from mmengine.utils import ProgressBar, is_abs
 from mmengine.registry import FUNCTIONS
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
+from .encoded import EncodedImage, collate_encoded
 from .image_io import CorruptImageError
 
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
@@ -82,12 +97,18 @@ class RSBatch(dict):
 def rs_collate(data_batch):
     """Collate a batch, dropping :class:`BadImage` markers.
 
+    Samples of the device decode path (``inputs`` an
+    :class:`~selective_mae.datasets.encoded.EncodedImage`) are collated into
+    an :class:`~selective_mae.datasets.encoded.EncodedBatch` instead; the
+    data preprocessor decodes it and adds the files the device cannot decode
+    to ``bad_images``.
+
     Args:
         data_batch (list[dict | BadImage]): Samples from the data set.
 
     Returns:
         RSBatch: ``default_collate`` of the good samples, with the dropped
-        markers in ``bad_images``.
+        markers in ``bad_images`` (a list).
 
     Raises:
         RuntimeError: No sample of the batch could be decoded.
@@ -98,9 +119,50 @@ def rs_collate(data_batch):
         raise RuntimeError('every image of a batch failed to decode: ' +
                            '; '.join(f'{b.img_path} ({b.reason})'
                                      for b in bad))
-    batch = RSBatch(default_collate(good))
+    if isinstance(good[0].get('inputs'), EncodedImage):
+        batch = RSBatch(collate_encoded(good))
+    else:
+        batch = RSBatch(default_collate(good))
     batch.bad_images = bad
     return batch
+
+
+def _scan_backend(root, extensions, backend_args):
+    """Relative paths of all image files under ``root`` on a non-local
+    storage backend, sorted (extensions compared case-insensitively).
+
+    Args:
+        root (str): Folder (or prefix) to list, at any depth.
+        extensions (tuple[str]): Lower-case extensions with the dot.
+        backend_args (dict): mmengine backend arguments.
+
+    Returns:
+        list[str]: Paths relative to ``root``.
+    """
+    rank, _ = get_dist_info()
+    bar = ProgressBar() if rank == 0 else None
+    found = []
+    try:
+        for rel in fileio.list_dir_or_file(
+                root,
+                list_dir=False,
+                list_file=True,
+                recursive=True,
+                backend_args=backend_args):
+            if osp.splitext(rel)[1].lower() in extensions:
+                found.append(rel)
+                if bar is not None:
+                    bar.update()
+    except (NotImplementedError, AttributeError) as e:
+        backend = fileio.get_file_backend(root, backend_args=backend_args)
+        raise NotImplementedError(
+            f'RS4M cannot list {root!r}: the storage backend '
+            f'{backend.name} has no list_dir_or_file ({e}); give the image '
+            'list as ann_file') from e
+    if bar is not None:
+        bar.file.write('\n')
+    found.sort()
+    return found
 
 
 def _scan_images(root, extensions):
@@ -164,8 +226,13 @@ class RS4M(BaseDataset):
         variant (str): 'OpticalRS-4M', 'OpticalRS-13M' or 'MillionAID'.
         extensions (tuple[str]): Image extensions to index.
         index_dir (str, optional): Where the index goes when the image root
-            is not writable. Defaults to the run's work dir.
+            is not writable (or not on the local disk). Defaults to the run's
+            work dir.
         rebuild_index (bool): Rescan even if an index exists.
+        backend_args (dict, optional): mmengine storage backend arguments
+            for the list file, the scan and the index (see the module
+            docstring). Defaults to None: the backend of the path's prefix,
+            local disk for plain paths.
         **kwargs: Other ``BaseDataset`` arguments (``pipeline``,
             ``lazy_init``, ``indices``, ``serialize_data``, ...).
     """
@@ -179,6 +246,7 @@ class RS4M(BaseDataset):
                  extensions=IMG_EXTENSIONS,
                  index_dir=None,
                  rebuild_index=False,
+                 backend_args=None,
                  **kwargs):
         if variant not in self.VARIANTS:
             raise ValueError(f'RS4M variant must be one of {self.VARIANTS}, '
@@ -188,6 +256,8 @@ class RS4M(BaseDataset):
         self.extensions = tuple(e.lower() for e in extensions)
         self.index_dir = index_dir
         self.rebuild_index = rebuild_index
+        self.backend_args = None if backend_args is None else dict(
+            backend_args)
         self.index_file = None
         self.variant = variant
         # Transforms are looked up in mmpretrain's registry (and its
@@ -204,6 +274,26 @@ class RS4M(BaseDataset):
             **kwargs)
         self._metainfo['variant'] = variant
 
+    def _join(self, root, rel):
+        """``mmengine.fileio.join_path``, or a '/' join for a backend that
+        has none (the minimal backend implements only ``get`` and
+        ``get_text``)."""
+        try:
+            return fileio.join_path(root, rel, backend_args=self.backend_args)
+        except (AttributeError, NotImplementedError):
+            return posixpath.join(root, rel)
+
+    def _join_prefix(self):
+        """As mmengine's, through the data set's ``backend_args``."""
+        if self.ann_file and not is_abs(self.ann_file) and self.data_root:
+            self.ann_file = self._join(self.data_root, self.ann_file)
+        for key, prefix in self.data_prefix.items():
+            if not isinstance(prefix, str):
+                raise TypeError(f'prefix should be a string, but got '
+                                f'{type(prefix)}')
+            if not is_abs(prefix) and self.data_root:
+                self.data_prefix[key] = self._join(self.data_root, prefix)
+
     @property
     def img_root(self):
         """str: Folder the relative image paths start from."""
@@ -219,7 +309,7 @@ class RS4M(BaseDataset):
         if self.ann_file:
             rel_paths = self._read_list_file(self.ann_file)
         else:
-            if not osp.isdir(root):
+            if self._root_is_local() and not osp.isdir(root):
                 raise FileNotFoundError(
                     f'RS4M image root {root!r} (data_root={self.data_root!r}'
                     f', data_prefix={self.data_prefix!r}) is not a folder')
@@ -230,19 +320,33 @@ class RS4M(BaseDataset):
                              f'(extensions {self.extensions})')
         return [dict(img_path=osp.join(root, p)) for p in rel_paths]
 
-    @staticmethod
-    def _read_list_file(path):
-        with open(path) as f:
-            lines = [ln.strip() for ln in f]
+    def _read_list_file(self, path):
+        text = fileio.get_text(path, backend_args=self.backend_args)
+        lines = [ln.strip() for ln in text.splitlines()]
         return [ln for ln in lines if ln and not ln.startswith('#')]
 
+    def _root_is_local(self):
+        backend = fileio.get_file_backend(
+            self.img_root, backend_args=self.backend_args,
+            enable_singleton=True)
+        return isinstance(backend, LocalBackend)
+
+    def _root_id(self, root):
+        """What identifies the image root in the index: its absolute path,
+        or on another backend the URI and the backend arguments."""
+        if self._root_is_local():
+            return osp.abspath(root)
+        return f'{root} backend_args=' + json.dumps(
+            self.backend_args, sort_keys=True)
+
     def _index_header(self, root):
-        return (f'# {INDEX_VERSION} root={osp.abspath(root)} '
+        return (f'# {INDEX_VERSION} root={self._root_id(root)} '
                 f'extensions={",".join(self.extensions)}')
 
     def _index_candidates(self, root):
-        """Index file paths to try, beside the data first."""
-        beside = osp.join(root, INDEX_NAME)
+        """Index file paths to try, beside the data first (local disk
+        only)."""
+        beside = [osp.join(root, INDEX_NAME)] if self._root_is_local() else []
         index_dir = self.index_dir
         if index_dir is None:
             log_files = [
@@ -255,9 +359,14 @@ class RS4M(BaseDataset):
             else:
                 index_dir = osp.join(
                     osp.expanduser('~'), '.cache', 'selective_mae')
-        digest = hashlib.sha1(osp.abspath(root).encode()).hexdigest()[:12]
+        digest = hashlib.sha1(self._root_id(root).encode()).hexdigest()[:12]
         elsewhere = osp.join(index_dir, f'rs4m_index_{digest}.txt')
-        return [beside, elsewhere]
+        return beside + [elsewhere]
+
+    def _scan(self, root):
+        if self._root_is_local():
+            return _scan_images(root, self.extensions)
+        return _scan_backend(root, self.extensions, self.backend_args)
 
     def _read_index(self, path, header):
         with open(path) as f:
@@ -304,7 +413,7 @@ class RS4M(BaseDataset):
             print_log(
                 f'RS4M: scanning {root} for {self.extensions}',
                 logger='current')
-            rel_paths = _scan_images(root, self.extensions)
+            rel_paths = self._scan(root)
             self.index_file = self._write_index(candidates, header, rel_paths)
             print_log(
                 f'RS4M: indexed {len(rel_paths)} images in '
@@ -320,7 +429,7 @@ class RS4M(BaseDataset):
                         self.index_file = path
                         break
             else:  # index not on a shared file system
-                rel_paths = _scan_images(root, self.extensions)
+                rel_paths = self._scan(root)
         return rel_paths
 
     def __getitem__(self, idx):

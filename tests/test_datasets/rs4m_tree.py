@@ -108,9 +108,14 @@ def make_rs_tree(root, seed=0):
 
 def write_tiff(path, arr):
     """Minimal baseline TIFF writer: uncompressed, interleaved, any band
-    count, 8 or 16 bits (PIL and OpenCV write at most 4 bands)."""
+    count, unsigned integer (8 or 16 bits) or IEEE float (16, 32 or 64
+    bits) samples (PIL and OpenCV write at most 4 bands, and no half
+    floats)."""
+    if arr.ndim == 2:
+        arr = arr[..., None]
     h, w, n = arr.shape
     bits = arr.dtype.itemsize * 8
+    sample_format = 3 if arr.dtype.kind == 'f' else 1
     data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder('<'))
     data = data.tobytes()
     extra = bytes()
@@ -118,12 +123,16 @@ def write_tiff(path, arr):
     extra += struct.pack(f'<{n}H', *([bits] * n))
     extra_samples_off = bits_off + len(extra)
     extra += struct.pack(f'<{max(n - 3, 1)}H', *([0] * max(n - 3, 1)))
+    format_off = 8 + len(data) + len(extra)
+    extra += struct.pack(f'<{n}H', *([sample_format] * n))
     tags = [(256, 4, 1, w), (257, 4, 1, h),
             (258, 3, n, bits_off if n > 2 else bits), (259, 3, 1, 1),
             (262, 3, 1, 2 if n >= 3 else 1), (273, 4, 1, 8), (277, 3, 1, n),
             (278, 4, 1, h), (279, 4, 1, len(data)), (284, 3, 1, 1)]
     if n > 3:
         tags.append((338, 3, n - 3, extra_samples_off if n - 3 > 2 else 0))
+    if sample_format != 1:
+        tags.append((339, 3, n, format_off if n > 2 else sample_format))
     ifd_off = 8 + len(data) + len(extra)
     ifd = struct.pack('<H', len(tags))
     for tag, typ, count, value in tags:

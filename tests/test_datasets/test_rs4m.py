@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 from mmengine.dataset import DefaultSampler
-from mmengine.logging import MMLogger
 from PIL import Image
 from rs4m_tree import make_rs_tree
 from torch.utils.data import DataLoader
@@ -18,6 +17,7 @@ from selective_mae.datasets import rs4m as rs4m_module
 from selective_mae.datasets.transforms import (LoadRandomResizedCrop,
                                                LoadRSImage)
 from selective_mae.engine.hooks import BadImageHook
+from selective_mae.testing.log_capture import captured_log
 
 PIPELINE = [
     dict(type='LoadRSImage'),
@@ -71,15 +71,7 @@ def test_epoch_skips_and_counts_bad_files_without_duplicates(tree):
         sampler=DefaultSampler(ds, shuffle=True, seed=1))
     hook = BadImageHook()
     runner = SimpleNamespace(epoch=0)
-    logger = MMLogger.get_current_instance()
-    messages = []
-
-    def record(r):
-        messages.append(r.getMessage())
-        return True
-
-    logger.addFilter(record)
-    try:
+    with captured_log() as messages:
         for _ in range(2):  # two epochs: files named once, summary per epoch
             seen = []
             for i, batch in enumerate(loader):
@@ -93,8 +85,6 @@ def test_epoch_skips_and_counts_bad_files_without_duplicates(tree):
             assert len(seen) == len(set(seen)) == len(t['good'])
             assert {_rel(ds, i) for i in seen} == set(t['good'])
             runner.epoch += 1
-    finally:
-        logger.removeFilter(record)
     named = [m for m in messages if m.startswith('skipped unreadable')]
     assert len(named) == len(t['bad'])
     for rel in t['bad']:
@@ -233,14 +223,14 @@ def test_reduced_decode_is_close_and_never_upsamples(tmp_path, monkeypatch):
     path = str(tmp_path / 'big.jpg')
     _big_jpeg(path, (1600, 1200))
     sizes = []
-    real_read = loading.read_rs_image
+    real_decode = loading.decode_rs_image
 
-    def spy(p, min_size, *a):
-        img, s = real_read(p, min_size, *a)
+    def spy(data, p, min_size, *a):
+        img, s = real_decode(data, p, min_size, *a)
         sizes.append((img.shape, s, min_size))
         return img, s
 
-    monkeypatch.setattr(loading, 'read_rs_image', spy)
+    monkeypatch.setattr(loading, 'decode_rs_image', spy)
     kw = dict(scale=64, crop_ratio_range=(0.2, 1.0))
     scales = []
     for seed in range(8):

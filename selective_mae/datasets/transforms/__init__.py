@@ -1,1 +1,3 @@
+from .device_decode import (LoadEncodedRandomResizedCrop,  # noqa: F401
+                            PackEncodedInputs)
 from .loading import LoadRandomResizedCrop, LoadRSImage  # noqa: F401
