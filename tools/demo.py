@@ -13,6 +13,10 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import warnings
+
+# mmengine imports pkg_resources to find `mmpretrain::` & co. config bases
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
 # The demo model is tiny: one compute thread beside the loader workers is
 # about 9x faster on 2 cores than letting torch take every core.

@@ -220,7 +220,18 @@ class KNNProbe:
                                      'default one')
                 else:
                     cfg['pipeline'] = self.default_pipeline(img_size, load)
-            datasets.append(DATASETS.build(cfg))
+            try:
+                datasets.append(DATASETS.build(cfg))
+            except (FileNotFoundError, AssertionError, ValueError) as e:
+                root = cfg.get('data_root') or cfg.get('data_prefix')
+                raise FileNotFoundError(
+                    f'k-NN probe: cannot build its data set {cfg["type"]} '
+                    f'(data_root={root!r}): {e}\nCreate it (the demo: python '
+                    'tools/dataset/make_demo_data.py data/demo_rs --labelled '
+                    'data/demo_rs_labelled), point the probe at it '
+                    '(--cfg-options custom_hooks.<i>.probe.dataset.'
+                    'data_root=DIR) or remove the KNNEvalHook from '
+                    'custom_hooks') from e
         labels = [_labels(d) for d in datasets]
         classes = [_classes(d, lb) for d, lb in zip(datasets, labels)]
         if len(datasets) == 2 and None not in classes and \

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from selective_mae.evaluation.knn import knn_accuracy, knn_scores, topk_accuracy
+from selective_mae.evaluation.knn import (knn_accuracy, knn_scores,
+                                          topk_accuracy)
 
 
 def _unit(deg):

@@ -73,6 +73,10 @@ def test_bank_and_query_sets_and_bad_settings(labelled):
         KNNProbe(bank=ds)
     with pytest.raises(ValueError, match='query_ratio'):
         KNNProbe(dataset=ds, query_ratio=1.)
+    # a missing data set says how to make it or turn the probe off
+    with pytest.raises(FileNotFoundError, match='(?s)missing.*make_demo_'
+                       'data.py.*remove the KNNEvalHook'):
+        KNNProbe(dataset=dict(ds, data_root=labelled + '/missing')).build(64)
 
 
 def test_features_of_whole_images_mae_and_selectivemae():

@@ -67,8 +67,9 @@ def test_layouts_give_the_same_accuracy(demo_labelled, tmp_path):
     }
     timm = tmp_path / 'timm.pth'
     torch.save(dict(model=mmpretrain_to_timm(encoder)), timm)
-    probe = KNNProbe(dataset=dict(type='CustomDataset', data_root=demo_labelled),
-                     k=5, num_workers=0).build(64)
+    probe = KNNProbe(
+        dataset=dict(type='CustomDataset', data_root=demo_labelled), k=5,
+        num_workers=0).build(64)
     results = []
     for cfg, path in ((SEL_CFG, ckpt), (SEL_CFG, timm), (MAE_CFG, ckpt)):
         model = build_probe_model(Config.fromfile(cfg), str(path))

@@ -180,6 +180,7 @@ def train_runs(runs, args):
         env = dict(os.environ, **extra)
         env['OMP_NUM_THREADS'] = env['MKL_NUM_THREADS'] = str(args.threads)
         env['PYTHONPATH'] = ROOT + os.pathsep + env.get('PYTHONPATH', '')
+        env['PYTHONUNBUFFERED'] = '1'  # a live train_stdout.log
         if args.devices:
             env['CUDA_VISIBLE_DEVICES'] = args.devices[i]
         log = open(osp.join(run['work_dir'], 'train_stdout.log'), 'w')
@@ -187,26 +188,38 @@ def train_runs(runs, args):
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT), log
 
-    def finish(run, proc, log):
-        _, status, usage = os.wait4(proc.pid, 0)
+    def finish(run, proc, log, block=True):
+        """Reap the run's process (its and its workers' CPU time); False if
+        it is still running and ``block`` is False."""
+        pid, status, usage = os.wait4(proc.pid, 0 if block else os.WNOHANG)
+        if pid == 0:
+            return False
         proc.returncode = os.waitstatus_to_exitcode(status)
         log.close()
         run['wall_s'] = time.time() - run['started']
         run['cpu_s'] = usage.ru_utime + usage.ru_stime
         if proc.returncode != 0:
+            for other, _ in procs:
+                if other.returncode is None:
+                    other.kill()
             tail = open(osp.join(run['work_dir'],
                                  'train_stdout.log')).read()[-3000:]
             raise SystemExit(f'training {run["name"]} failed '
                              f'(exit {proc.returncode}):\n{tail}')
+        return True
 
     load_before = _loadavg()
     if args.mode == 'concurrent':
-        procs = [start(i, run) for i, run in enumerate(runs)]
-        for run, (proc, log) in zip(runs, procs):
-            finish(run, proc, log)
+        procs.extend(start(i, run) for i, run in enumerate(runs))
+        running = list(zip(runs, procs))
+        while running:  # each run's end time as it happens
+            running = [(run, (proc, log)) for run, (proc, log) in running
+                       if not finish(run, proc, log, block=False)]
+            time.sleep(0.2)
     else:
         for i, run in enumerate(runs):
-            finish(run, *start(i, run))
+            procs.append(start(i, run))
+            finish(run, *procs[-1])
     return dict(before=load_before, after=_loadavg())
 
 
@@ -264,9 +277,9 @@ def plot(result, out):
             if key not in run['snapshots'][0]['knn']:
                 continue
             ys = [s['knn'][key] for s in run['snapshots']]
+            what = '[cls]' if feat == 'cls' else 'mean-pooled'
             ax.plot(xs, ys, style, marker='o', color=colour,
-                    label=f"{run['name']} ({'[cls]' if feat == 'cls' else 'mean-pooled'}) "
-                    f'final {ys[-1]:.1f}%')
+                    label=f"{run['name']} ({what}), final {ys[-1]:.1f}%")
     ax.set_xlabel('training wall-clock seconds' if unit == 's' else
                   'training images seen')
     ax.set_ylabel('k-NN top-1 (%)')
