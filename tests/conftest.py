@@ -62,6 +62,16 @@ def demo_data(tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
+def demo_labelled(tmp_path_factory):
+    """Held-out labelled demo scenes: 5 types x 8, 64 px, class folders."""
+    from selective_mae.datasets.demo_data import \
+        generate_labelled_demo_dataset
+    root = str(tmp_path_factory.mktemp('demo_labelled'))
+    generate_labelled_demo_dataset(root, num_per_class=8, size=64, seed=0)
+    return root
+
+
+@pytest.fixture(scope='session')
 def tool():
     """:func:`run_tool`, as a fixture."""
     return run_tool

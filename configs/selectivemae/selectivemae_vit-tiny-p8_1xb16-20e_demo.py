@@ -64,7 +64,19 @@ param_scheduler = [
         convert_to_iter_based=True)
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-custom_hooks = [dict(type='BadImageHook'), dict(type='PSTSProgressHook')]
+# k-NN probe of the encoder on held-out labelled demo scenes (5 scene types,
+# 60 each: tools/dataset/make_demo_data.py --labelled), half memory bank,
+# half queries; at the start, every 5 epochs and at the end (~2 s each).
+knn_probe = dict(
+    dataset=dict(type='CustomDataset', data_root='data/demo_rs_labelled/'),
+    query_ratio=0.5,
+    batch_size=64,
+    num_workers=0)
+custom_hooks = [
+    dict(type='BadImageHook'),
+    dict(type='PSTSProgressHook'),
+    dict(type='KNNEvalHook', probe=knn_probe, interval=5),
+]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))

@@ -1,5 +1,6 @@
 """The demo scene generator is deterministic for a seed."""
 import hashlib
+import os.path as osp
 
 import numpy as np
 from PIL import Image
@@ -21,3 +22,64 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path):
     img = np.asarray(Image.open(tmp_path / 'a' / a[0]))
     assert img.shape == (48, 48, 3) and img.dtype == np.uint8
     assert img.std() > 5  # a scene, not a flat image
+
+
+def test_scene_types_and_the_held_out_labelled_set(tmp_path):
+    from mmpretrain.datasets import CustomDataset
+
+    from selective_mae.datasets.demo_data import (
+        HELDOUT_OFFSET, SCENE_TYPES, generate_labelled_demo_dataset,
+        make_scene, scene_type)
+    assert [scene_type(i) for i in range(6)] == list(SCENE_TYPES) + [
+        'fields']
+    items = generate_labelled_demo_dataset(str(tmp_path / 'lab'), 3, 48)
+    assert len(items) == 15
+    names = [p for p, _ in items]
+    # held-out indices, folders by type, labels in folder order
+    for path, label in items:
+        folder, name = path.split('/')
+        index = int(name[len('scene_'):-len('.png')])
+        assert index >= HELDOUT_OFFSET and scene_type(index) == folder
+        assert SCENE_TYPES[label] == folder
+        np.testing.assert_array_equal(
+            np.asarray(Image.open(tmp_path / 'lab' / path)),
+            make_scene(0, index, 48))
+    ds = CustomDataset(data_root=str(tmp_path / 'lab'))
+    assert ds.CLASSES == SCENE_TYPES
+    assert sorted(
+        (osp.relpath(d['img_path'], tmp_path / 'lab'), d['gt_label'])
+        for d in map(ds.get_data_info, range(len(ds)))) == sorted(items)
+    lines = (tmp_path / 'lab' / 'labels.txt').read_text().split('\n')
+    assert lines[:2] == [f'{names[0]} 0', f'{names[1]} 1']
+
+
+def test_types_differ_in_what_dominates():
+    from selective_mae.datasets.demo_data import make_scene
+    # water scenes are mostly flat; forests are darker than fields
+    imgs = {
+        t: np.stack([make_scene(0, 5 * j + k).astype(float)
+                     for j in range(6)])
+        for k, t in enumerate(['fields', 'roads', 'roofs', 'trees', 'water'])
+    }
+    grad = {
+        t: np.abs(np.diff(v.mean(-1), axis=2)).mean()
+        for t, v in imgs.items()
+    }
+    assert grad['water'] < min(grad['roofs'], grad['trees'])
+    assert imgs['trees'].mean() < imgs['fields'].mean()
+
+
+def test_older_generator_scenes_are_redrawn(tmp_path):
+    import json
+    root = tmp_path / 'a'
+    generate_demo_dataset(str(root), 2, 32, seed=1)
+    fresh = (root / 'region_00' / 'scene_00000.png').read_bytes()
+    meta = json.loads((root / 'demo_meta.json').read_text())
+    meta.pop('version')  # what version 1 wrote
+    (root / 'demo_meta.json').write_text(json.dumps(meta))
+    Image.new('RGB', (32, 32)).save(root / 'region_00' / 'scene_00000.png')
+    generate_demo_dataset(str(root), 2, 32, seed=1)
+    assert (root / 'region_00' / 'scene_00000.png').read_bytes() == fresh
+    import pytest
+    with pytest.raises(ValueError, match='choose another folder'):
+        generate_demo_dataset(str(root), 2, 32, seed=2)
