@@ -87,3 +87,15 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def fresh_message_hubs():
+    """Each test starts without the message hubs of earlier ones. mmengine
+    names a runner's hub after its timestamp, so two runners built in the
+    same second of one process share one (and with it ``keep_ckpt_ids``,
+    ``last_ckpt`` and the like): a test would see another's checkpoints."""
+    from mmengine.logging import MessageHub
+    MessageHub._instance_dict.clear()
+    yield
+    MessageHub._instance_dict.clear()

@@ -105,6 +105,9 @@ def _runner(work, **ckpt):
     return Runner(
         model=_Model(),
         work_dir=str(work),
+        # its own message hub: runners built in the same second share
+        # mmengine's timestamp-named one, and with it keep_ckpt_ids
+        experiment_name=f'atomic-{osp.basename(osp.dirname(str(work)))}',
         train_dataloader=dict(
             dataset=_Data(),
             sampler=dict(type='ResumableSampler', shuffle=True),

@@ -29,9 +29,9 @@ def test_demo_prints_knn_and_writes_png(tool, tmp_path):
                      out)
     assert rows['encoder at initialisation'][0] == round(
         float(init.group(1)), 1)
-    ckpt = re.search(r'checkpoint: (\S+)', out).group(1)
+    ckpt = re.search(r'^checkpoint: (\S+)', out, re.M).group(1)
     assert ckpt.endswith('epoch_2.pth')
-    png = re.search(r'picture: +(\S+)', out).group(1)
+    png = re.search(r'^picture: +(\S+)', out, re.M).group(1)
     assert png == str(work / 'demo_psts.png')
     # 5 scene rows (one per type) x (input, richness, 2 x tokens + recon)
     w, h = Image.open(png).size
