@@ -2,6 +2,11 @@
 # Set up (or check) the whole selective_mae stack in a virtual environment.
 #
 #   bash tools/install.sh            # idempotent; a second run takes seconds
+#   bash tools/install.sh --mmcv-wheel-only
+#       only build (or find) the mmcv wheel for this environment in the
+#       cache, print its path and stop; with FORCE_CUDA=1 and
+#       TORCH_CUDA_ARCH_LIST this is the wheel to copy to a GPU machine that
+#       has no compiler (docs/install.md)
 #
 # Steps: venv -> torch/torchvision (pinned, from requirements/torch.txt) ->
 # mmcv 2.0.1 with its ops (compiled from the source archive with the two
@@ -17,6 +22,14 @@
 #   FORCE_CUDA=1         build mmcv's CUDA ops even if no GPU is visible
 #                        (they are built anyway when torch sees a GPU)
 set -euo pipefail
+
+WHEEL_ONLY=0
+for arg in "$@"; do
+  case $arg in
+    --mmcv-wheel-only) WHEEL_ONLY=1 ;;
+    *) printf 'install.sh: unknown argument %s\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Every path is made absolute here, once, against the caller's directory:
@@ -48,7 +61,7 @@ $have GiB are. Free some space or point VENV / SELECTIVE_MAE_CACHE elsewhere."
 }
 
 pip_q() {  # pip, without the local-index notices; returns pip's status
-  "$VENV/bin/python" -m pip --disable-pip-version-check "$@" 2>&1 \
+  "$VENV/bin/python" -I -m pip --disable-pip-version-check "$@" 2>&1 \
     | { grep -v -e 'is ignored: it is neither a file nor a directory' \
                 -e '^Looking in ' || true; }
   return "${PIPESTATUS[0]}"
@@ -63,6 +76,7 @@ restore_setuptools() {
 # The stamp records what was installed; when it matches, nothing is redone.
 install_hash() {
   cat "$REPO"/requirements/*.txt "$REPO/setup.py" "$REPO/tools/install.sh" \
+    "$REPO/Makefile" \
     | sha256sum | cut -c1-16
 }
 
@@ -79,8 +93,9 @@ else
 fi
 PY="$VENV/bin/python"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_hash)" ] &&
-   "$PY" - <<'EOF' 2>/dev/null
+if [ "$WHEEL_ONLY" = 0 ] && [ -f "$STAMP" ] &&
+   [ "$(cat "$STAMP")" = "$(install_hash)" ] &&
+   "$PY" -I - <<'EOF' 2>/dev/null
 import importlib.metadata as md
 import mmcv.ops  # noqa: F401  (fails if the compiled ops do not load)
 import selective_mae  # noqa: F401
@@ -95,7 +110,7 @@ fi
 # Installed alone and pinned; every later pip call is constrained to these
 # versions, so pip can never swap torch for another build.
 TORCH_PINS="$REPO/requirements/torch.txt"
-if "$PY" - "$TORCH_PINS" <<'EOF' 2>/dev/null
+if "$PY" -I - "$TORCH_PINS" <<'EOF' 2>/dev/null
 import importlib.metadata as md, sys
 pins = dict(l.split('==') for l in open(sys.argv[1])
             if '==' in l and not l.startswith('#'))
@@ -109,7 +124,7 @@ else
   pip_q install -q -r "$TORCH_PINS" \
     || die "installing torch failed (see above)"
 fi
-read -r PYV TORCHV DEVICE <<<"$("$PY" - <<'EOF'
+read -r PYV TORCHV DEVICE <<<"$("$PY" -I - <<'EOF'
 import os, sys, torch
 cuda = torch.version.cuda and (torch.cuda.is_available()
                                or os.environ.get('FORCE_CUDA') == '1')
@@ -125,7 +140,7 @@ EOF
 KEY="$PYV-torch$TORCHV-$DEVICE"
 WHEEL_DIR="$CACHE/wheels/$KEY"
 mmcv_ok() {
-  "$PY" -c "import importlib.metadata as md, mmcv.ops; \
+  "$PY" -I -c "import importlib.metadata as md, mmcv.ops; \
 assert md.version('mmcv') == '$MMCV_VERSION'" 2>/dev/null
 }
 
@@ -134,7 +149,7 @@ build_mmcv() {
 compiler found; mmcv's ops must be compiled (Debian/Ubuntu: apt-get install \
 g++)."
   local inc
-  inc=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
+  inc=$("$PY" -I -c "import sysconfig; print(sysconfig.get_paths()['include'])")
   [ -f "$inc/Python.h" ] || die "Python headers missing ($inc/Python.h); \
 mmcv's ops must be compiled (Debian/Ubuntu: apt-get install python3-dev)."
   need_space "$CACHE" 3 "compiling mmcv"
@@ -196,6 +211,14 @@ $(tail -n 25 "$log")"
   trap - EXIT
 }
 
+if [ "$WHEEL_ONLY" = 1 ]; then
+  if ! ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl >/dev/null 2>&1; then
+    build_mmcv
+  fi
+  say "mmcv wheel for $KEY: $(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl \
+    | head -n 1)"
+  exit 0
+fi
 if mmcv_ok; then
   say "3/6 mmcv $MMCV_VERSION with ops already installed"
 else
@@ -218,12 +241,14 @@ pip_q install -q -c "$REPO/requirements/constraints.txt" \
 
 # ---------------------------------------------------------------- 5. plugin
 say "5/6 installing selective_mae (editable)"
-pip_q install -q --no-deps --no-build-isolation -e "$REPO" \
+# PEP 660 (setuptools' editable wheel), not the `setup.py develop` that pip
+# is retiring; the source checkout stays the package.
+pip_q install -q --no-deps --no-build-isolation --use-pep517 -e "$REPO" \
   || die "installing the plugin failed (see above)"
 
 # ---------------------------------------------------------------- 6. check
 say "6/6 checking the installation"
-"$PY" - <<'EOF' || die "the installed stack does not import (see above)"
+"$PY" -I - <<'EOF' || die "the installed stack does not import (see above)"
 import importlib.metadata as md
 import torch
 from mmcv.ops import RoIAlignRotated, box_iou_rotated, nms_rotated
