@@ -191,7 +191,10 @@ expected; it is restored after the build)"
     -not -path '*/mps/*' -not -path '*/npu/*' -not -path '*/mlu/*' | wc -l)
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30
-    now=$(find "$dir/build" -name '*.o' 2>/dev/null | wc -l)
+    # (before setup.py makes build/, find fails: with pipefail and set -e
+    # that failure would end the script, and its EXIT trap would delete the
+    # build under the running compiler; seen on a loaded machine)
+    now=$(find "$dir/build" -name '*.o' 2>/dev/null | wc -l || true)
     if [ "$now" != "$last" ]; then
       say "    compiled $now of about $total sources"
       last=$now
@@ -200,7 +203,7 @@ expected; it is restored after the build)"
   wait "$pid" || die "compiling mmcv failed; the last lines of $log:
 $(tail -n 25 "$log")"
   local whl
-  whl=$(ls "$work"/dist/mmcv-*.whl 2>/dev/null | head -n 1)
+  whl=$(ls "$work"/dist/mmcv-*.whl 2>/dev/null | head -n 1 || true)
   [ -n "$whl" ] || die "the mmcv build made no wheel; see $log"
   # Move in place atomically so a killed build never leaves half a wheel.
   cp "$whl" "$WHEEL_DIR/.$(basename "$whl").part"
