@@ -180,7 +180,7 @@ def test_loads_demo_pretraining_checkpoint(kind, tmp_path, repo_root,
                                           monkeypatch):
     from mmpretrain.models.utils import resize_pos_embed
 
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         _is_encoder_key
     monkeypatch.chdir(repo_root)
     mae = _demo_pretrain_checkpoint(kind, tmp_path / 'epoch_2.pth')
@@ -218,8 +218,10 @@ def test_loads_demo_pretraining_checkpoint(kind, tmp_path, repo_root,
 def test_registered_for_every_downstream_scope():
     import mmdet.registry
     import mmpretrain.registry
-    import mmrotate.registry
     import mmseg.registry
+
+    import selective_mae.downstream.mmrotate  # noqa: F401  (collections)
+    import mmrotate.registry
     for registry in (mmpretrain.registry.MODELS, mmdet.registry.MODELS,
                      mmrotate.registry.MODELS, mmseg.registry.MODELS):
         assert registry.get('PlainViT') is PlainViT, registry.scope

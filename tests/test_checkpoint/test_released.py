@@ -78,7 +78,6 @@ def build_released_model(arch='base', meta=False):
 def run_converter(argv, monkeypatch, capsys):
     script = 'selectivemae_released_to_mmpretrain.py'
     monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    monkeypatch.syspath_prepend(CONVERTERS)
     runpy.run_path(osp.join(CONVERTERS, script), run_name='__main__')
     return capsys.readouterr().out
 
@@ -98,7 +97,7 @@ def released_vit_b(tmp_path_factory):
 def converted_vit_b(released_vit_b, tmp_path_factory):
     from _pytest.monkeypatch import MonkeyPatch
 
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         convert_released_selectivemae
     sd, path = released_vit_b
     dst = tmp_path_factory.mktemp('converted') / 'selectivemae_vitb_mm.pth'
@@ -109,7 +108,6 @@ def converted_vit_b(released_vit_b, tmp_path_factory):
             script, str(path), str(dst), '--config',
             CONFIG.format('base')
         ])
-        mp.syspath_prepend(CONVERTERS)
         runpy.run_path(osp.join(CONVERTERS, script), run_name='__main__')
     finally:
         mp.undo()
@@ -149,7 +147,7 @@ def test_released_vit_b_converts_whole(released_vit_b, converted_vit_b):
 
 
 def test_released_vit_l_layout_fits_the_vit_l_config():
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         convert_released_selectivemae
     shapes = read_layout('large')
     with torch.device('meta'):
@@ -285,7 +283,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
     from mmpretrain.structures import DataSample
 
     from selective_mae.models.backbones import PlainViT
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         load_vit_backbone_weights
     dst, _ = converted_vit_b
     model, cfg = build_released_model('base')
@@ -323,7 +321,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
 
 def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
                                                       capsys):
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         convert_released_selectivemae
     shapes = read_layout('base')
     with torch.device('meta'):
@@ -340,21 +338,21 @@ def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
     # the whole-model timm converter points released files here
     small = {k: torch.zeros(1) for k in sd}
     torch.save({'model': small}, tmp_path / 'released.pth')
-    monkeypatch.syspath_prepend(CONVERTERS)
     for extra in ([], ['--allow-unmatched']):
         monkeypatch.setattr(sys, 'argv', [
-            'timm_to_mmpretrain.py', str(tmp_path / 'released.pth'),
+            'convert_vit.py', '--to=mmpretrain',
+            str(tmp_path / 'released.pth'),
             str(tmp_path / 'out.pth'), *extra
         ])
         with pytest.raises(SystemExit,
                            match='selectivemae_released_to_mmpretrain.py'):
-            runpy.run_path(osp.join(CONVERTERS, 'timm_to_mmpretrain.py'),
+            runpy.run_path(osp.join(CONVERTERS, 'convert_vit.py'),
                            run_name='__main__')
         assert not (tmp_path / 'out.pth').exists()
 
 
 def test_weights_only_load_accepts_the_released_args_only(tmp_path):
-    from selective_mae.models.utils.checkpoint_convert import \
+    from selective_mae.checkpoint import \
         load_checkpoint_file
     torch.save({'model': {}, 'args': argparse.Namespace(blr=1.5e-4)},
                tmp_path / 'ok.pth')
