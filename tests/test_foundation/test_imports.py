@@ -3,33 +3,34 @@ import collections
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 
-def _run(code):
-    return subprocess.run([sys.executable, '-c', code], cwd=REPO,
-                          capture_output=True, text=True, check=True).stdout
+@pytest.fixture(scope='module')
+def fresh_import():
+    """What a fresh ``import selective_mae`` leaves behind: the top-level
+    modules imported and whether ``collections`` has its old aliases."""
+    code = ('import collections, sys, selective_mae\n'
+            "print(hasattr(collections, 'Sequence'), "
+            "hasattr(collections, 'Mapping'))\n"
+            'print(" ".join(sorted({m.split(".")[0] for m in sys.modules})))')
+    out = subprocess.run([sys.executable, '-c', code], cwd=REPO,
+                         capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    return out[-2].split(), set(out[-1].split())
 
 
-def _modules_after(code):
-    out = _run(code + '\nimport sys\n'
-               'print(" ".join(sorted({m.split(".")[0] '
-               'for m in sys.modules})))')
-    return set(out.split())
-
-
-def test_import_does_not_pull_downstream_packages():
-    mods = _modules_after('import selective_mae')
+def test_import_does_not_pull_downstream_packages(fresh_import):
+    _, mods = fresh_import
     assert 'selective_mae' in mods and 'mmpretrain' in mods
     assert not mods & {'mmdet', 'mmrotate', 'mmseg'}, mods & {
         'mmdet', 'mmrotate', 'mmseg'}
 
 
-def test_import_leaves_collections_alone():
-    out = _run('import collections, selective_mae\n'
-               "print(hasattr(collections, 'Sequence'), "
-               "hasattr(collections, 'Mapping'))")
-    assert out.split() == ['False', 'False']
+def test_import_leaves_collections_alone(fresh_import):
+    aliases, _ = fresh_import
+    assert aliases == ['False', 'False']
 
 
 def test_mmrotate_adapter_sets_collections_aliases():
