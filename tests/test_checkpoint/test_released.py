@@ -97,8 +97,7 @@ def released_vit_b(tmp_path_factory):
 def converted_vit_b(released_vit_b, tmp_path_factory):
     from _pytest.monkeypatch import MonkeyPatch
 
-    from selective_mae.checkpoint import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     sd, path = released_vit_b
     dst = tmp_path_factory.mktemp('converted') / 'selectivemae_vitb_mm.pth'
     mp = MonkeyPatch()
@@ -147,8 +146,7 @@ def test_released_vit_b_converts_whole(released_vit_b, converted_vit_b):
 
 
 def test_released_vit_l_layout_fits_the_vit_l_config():
-    from selective_mae.checkpoint import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     shapes = read_layout('large')
     with torch.device('meta'):
         sd = {k: torch.empty(s) for k, s in shapes.items()}
@@ -283,8 +281,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
     from mmpretrain.structures import DataSample
 
     from selective_mae.models.backbones import PlainViT
-    from selective_mae.checkpoint import \
-        load_vit_backbone_weights
+    from selective_mae.checkpoint import load_vit_backbone_weights
     dst, _ = converted_vit_b
     model, cfg = build_released_model('base')
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
@@ -321,8 +318,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
 
 def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
                                                       capsys):
-    from selective_mae.checkpoint import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     shapes = read_layout('base')
     with torch.device('meta'):
         sd = {k: torch.empty(s) for k, s in shapes.items()}
@@ -352,8 +348,7 @@ def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
 
 
 def test_weights_only_load_accepts_the_released_args_only(tmp_path):
-    from selective_mae.checkpoint import \
-        load_checkpoint_file
+    from selective_mae.checkpoint import load_checkpoint_file
     torch.save({'model': {}, 'args': argparse.Namespace(blr=1.5e-4)},
                tmp_path / 'ok.pth')
     assert load_checkpoint_file(str(tmp_path / 'ok.pth'))['args'].blr == \
