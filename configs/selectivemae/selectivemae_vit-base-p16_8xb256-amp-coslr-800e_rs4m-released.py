@@ -11,7 +11,17 @@
 # Deliberate difference: the richness score is the real HOG score; the
 # released code's score is identically zero (uniform sampling): add
 # `--cfg-options model.selector.scorer.score=uniform` to reproduce that.
-_base_ = 'selectivemae_vit-base-p16_8xb256-amp-coslr-800e_rs4m.py'
+_base_ = [
+    '../_base_/models/selectivemae_vit-base-p16.py',
+    # main_pretrain.py: InfoBatch(dataset, epochs, 0.5, 0.875): of the
+    # samples whose last loss is below the mean, prune half each epoch,
+    # weight the kept ones' loss by 1 / (1 - 0.5), stop after 0.875 of the
+    # epochs
+    '../_base_/datasets/rs4m_bs256_pretrain_infobatch.py',
+    '../_base_/schedules/rs4m_adamw-bf16_coslr-800e.py',
+    '../_base_/rs4m_pretrain_runtime.py',
+    '_base_/selectivemae_rs4m_recipe.py',
+]
 
 # train.sh: --batch_size 256 on --nproc_per_node=8
 total_batch = 8 * 256
@@ -117,17 +127,6 @@ train_dataloader = dict(
     num_workers=12,
     pin_memory=True,
     drop_last=True,
-    # main_pretrain.py: InfoBatch(dataset, epochs, 0.5, 0.875): of the
-    # samples whose last loss is below the mean, prune half each epoch,
-    # weight the kept ones' loss by 1 / (1 - 0.5), stop after 0.875 of the
-    # epochs
-    sampler=dict(
-        _delete_=True,
-        type='InfoBatchSampler',
-        prune_ratio=0.5,
-        delta=0.875,
-        rescale=True,
-        shuffle=True),
     dataset=dict(pipeline=train_pipeline))
 custom_hooks = [
     dict(type='BadImageHook'),

@@ -35,6 +35,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
+from .file_index import scan_images
 from .image_io import CorruptImageError, read_rs_image
 
 JOURNAL = 'curation_journal.jsonl'
@@ -155,18 +156,6 @@ def is_near_uniform(tile,
     return nodata.mean() > nodata_fraction
 
 
-def list_sources(src,
-                 extensions=('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp',
-                             '.webp')):
-    """Source images under a folder (any depth), sorted, relative paths."""
-    found = []
-    for dirpath, _, files in os.walk(src, followlinks=True):
-        for name in files:
-            if osp.splitext(name)[1].lower() in extensions:
-                found.append(osp.relpath(osp.join(dirpath, name), src))
-    return sorted(found)
-
-
 def _read_journal(path):
     records = []
     if not osp.isfile(path):
@@ -220,7 +209,7 @@ def curate(src,
         raise ValueError(f"tile_format must be 'png' or 'jpg', got "
                          f'{tile_format!r}')
     stride = stride or tile_size
-    sources = list_sources(src)
+    sources = scan_images(src, progress=False)
     os.makedirs(out_dir, exist_ok=True)
     journal_path = osp.join(out_dir, JOURNAL)
     records = _read_journal(journal_path)

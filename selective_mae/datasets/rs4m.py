@@ -33,7 +33,8 @@ relative paths are written to an index file, reused afterwards:
 ``<index_dir>/rs4m_index_<hash of the root>.txt``, where ``index_dir``
 defaults to the current run's work dir (found through mmengine's current
 logger) or ``~/.cache/selective_mae``. ``rebuild_index=True`` rescans. Under
-distributed training rank 0 builds the index while the others wait.
+distributed training rank 0 builds the index while the others wait. The
+scan and the index are :mod:`selective_mae.datasets.file_index`.
 
 Storage backends
 ----------------
@@ -45,29 +46,20 @@ other than the local disk the scan uses the backend's ``list_dir_or_file``
 index is only ever written locally, to ``index_dir``, never beside the data.
 Bad files are handled the same way on every backend.
 """
-import hashlib
-import json
-import logging
-import os
 import os.path as osp
 import posixpath
 from typing import NamedTuple
 
 from mmengine import fileio
 from mmengine.dataset import BaseDataset, default_collate
-from mmengine.dist import barrier, get_dist_info, is_distributed
-from mmengine.fileio.backends import LocalBackend
-from mmengine.logging import MMLogger, print_log
-from mmengine.utils import ProgressBar, is_abs
 from mmengine.registry import FUNCTIONS
+from mmengine.utils import is_abs
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
 from .encoded import EncodedImage, collate_encoded
+from .file_index import (IMG_EXTENSIONS, ImageIndex, is_local,
+                         lower_extensions)
 from .image_io import CorruptImageError
-
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
-INDEX_NAME = '.rs4m_index.txt'
-INDEX_VERSION = 'selective_mae RS4M index v1'
 
 
 class BadImage(NamedTuple):
@@ -127,83 +119,6 @@ def rs_collate(data_batch):
     return batch
 
 
-def _scan_backend(root, extensions, backend_args):
-    """Relative paths of all image files under ``root`` on a non-local
-    storage backend, sorted (extensions compared case-insensitively).
-
-    Args:
-        root (str): Folder (or prefix) to list, at any depth.
-        extensions (tuple[str]): Lower-case extensions with the dot.
-        backend_args (dict): mmengine backend arguments.
-
-    Returns:
-        list[str]: Paths relative to ``root``.
-    """
-    rank, _ = get_dist_info()
-    bar = ProgressBar() if rank == 0 else None
-    found = []
-    try:
-        for rel in fileio.list_dir_or_file(
-                root,
-                list_dir=False,
-                list_file=True,
-                recursive=True,
-                backend_args=backend_args):
-            if osp.splitext(rel)[1].lower() in extensions:
-                found.append(rel)
-                if bar is not None:
-                    bar.update()
-    except (NotImplementedError, AttributeError) as e:
-        backend = fileio.get_file_backend(root, backend_args=backend_args)
-        raise NotImplementedError(
-            f'RS4M cannot list {root!r}: the storage backend '
-            f'{backend.name} has no list_dir_or_file ({e}); give the image '
-            'list as ann_file') from e
-    if bar is not None:
-        bar.file.write('\n')
-    found.sort()
-    return found
-
-
-def _scan_images(root, extensions):
-    """Relative paths of all image files under ``root``, sorted.
-
-    Args:
-        root (str): Folder to scan, at any depth.
-        extensions (tuple[str]): Lower-case extensions with the dot.
-
-    Returns:
-        list[str]: Paths relative to ``root``.
-    """
-    found = []
-    seen_dirs = set()
-    stack = ['']
-    rank, _ = get_dist_info()
-    bar = ProgressBar() if rank == 0 else None
-    while stack:
-        rel_dir = stack.pop()
-        full_dir = osp.join(root, rel_dir)
-        st = os.stat(full_dir)
-        if (st.st_dev, st.st_ino) in seen_dirs:
-            continue
-        seen_dirs.add((st.st_dev, st.st_ino))
-        n_before = len(found)
-        with os.scandir(full_dir) as it:
-            for entry in it:
-                rel = osp.join(rel_dir, entry.name) if rel_dir else entry.name
-                if entry.is_dir():
-                    stack.append(rel)
-                elif (osp.splitext(entry.name)[1].lower() in extensions
-                      and entry.is_file()):
-                    found.append(rel)
-        if bar is not None and len(found) > n_before:
-            bar.update(len(found) - n_before)
-    if bar is not None:
-        bar.file.write('\n')
-    found.sort()
-    return found
-
-
 @DATASETS.register_module()
 class RS4M(BaseDataset):
     """Unlabelled remote-sensing images for self-supervised pretraining.
@@ -253,7 +168,7 @@ class RS4M(BaseDataset):
                              f'got {variant!r}')
         if isinstance(data_prefix, str):
             data_prefix = dict(img_path=data_prefix)
-        self.extensions = tuple(e.lower() for e in extensions)
+        self.extensions = lower_extensions(extensions)
         self.index_dir = index_dir
         self.rebuild_index = rebuild_index
         self.backend_args = None if backend_args is None else dict(
@@ -309,7 +224,7 @@ class RS4M(BaseDataset):
         if self.ann_file:
             rel_paths = self._read_list_file(self.ann_file)
         else:
-            if self._root_is_local() and not osp.isdir(root):
+            if is_local(root, self.backend_args) and not osp.isdir(root):
                 raise FileNotFoundError(
                     f'RS4M image root {root!r} (data_root={self.data_root!r}'
                     f', data_prefix={self.data_prefix!r}) is not a folder')
@@ -325,111 +240,14 @@ class RS4M(BaseDataset):
         lines = [ln.strip() for ln in text.splitlines()]
         return [ln for ln in lines if ln and not ln.startswith('#')]
 
-    def _root_is_local(self):
-        backend = fileio.get_file_backend(
-            self.img_root, backend_args=self.backend_args,
-            enable_singleton=True)
-        return isinstance(backend, LocalBackend)
-
-    def _root_id(self, root):
-        """What identifies the image root in the index: its absolute path,
-        or on another backend the URI and the backend arguments."""
-        if self._root_is_local():
-            return osp.abspath(root)
-        return f'{root} backend_args=' + json.dumps(
-            self.backend_args, sort_keys=True)
-
-    def _index_header(self, root):
-        return (f'# {INDEX_VERSION} root={self._root_id(root)} '
-                f'extensions={",".join(self.extensions)}')
-
-    def _index_candidates(self, root):
-        """Index file paths to try, beside the data first (local disk
-        only)."""
-        beside = [osp.join(root, INDEX_NAME)] if self._root_is_local() else []
-        index_dir = self.index_dir
-        if index_dir is None:
-            log_files = [
-                h.baseFilename
-                for h in MMLogger.get_current_instance().handlers
-                if isinstance(h, logging.FileHandler)
-            ]
-            if log_files:  # <work_dir>/<timestamp>/<timestamp>.log
-                index_dir = osp.dirname(osp.dirname(log_files[0]))
-            else:
-                index_dir = osp.join(
-                    osp.expanduser('~'), '.cache', 'selective_mae')
-        digest = hashlib.sha1(self._root_id(root).encode()).hexdigest()[:12]
-        elsewhere = osp.join(index_dir, f'rs4m_index_{digest}.txt')
-        return beside + [elsewhere]
-
-    def _scan(self, root):
-        if self._root_is_local():
-            return _scan_images(root, self.extensions)
-        return _scan_backend(root, self.extensions, self.backend_args)
-
-    def _read_index(self, path, header):
-        with open(path) as f:
-            first = f.readline().rstrip('\n')
-            if first != header:
-                return None
-            return [ln.rstrip('\n') for ln in f if ln.strip()]
-
-    def _write_index(self, candidates, header, rel_paths):
-        for path in candidates:
-            tmp = f'{path}.tmp{os.getpid()}'
-            try:
-                os.makedirs(osp.dirname(path), exist_ok=True)
-                with open(tmp, 'w') as f:
-                    f.write(header + '\n')
-                    f.write('\n'.join(rel_paths) + '\n')
-                os.replace(tmp, path)
-                return path
-            except OSError as e:
-                print_log(
-                    f'RS4M: cannot write index {path!r} ({e})',
-                    logger='current')
-                if osp.exists(tmp):
-                    os.remove(tmp)
-        raise OSError(f'RS4M could not write its index to any of '
-                      f'{candidates}; set index_dir to a writable folder')
-
     def _load_or_build_index(self, root):
-        header = self._index_header(root)
-        candidates = self._index_candidates(root)
-        if not self.rebuild_index:
-            for path in candidates:
-                if osp.isfile(path):
-                    rel_paths = self._read_index(path, header)
-                    if rel_paths is not None:
-                        self.index_file = path
-                        print_log(
-                            f'RS4M: {len(rel_paths)} images from index '
-                            f'{path}',
-                            logger='current')
-                        return rel_paths
-        rank, _ = get_dist_info()
-        if rank == 0:
-            print_log(
-                f'RS4M: scanning {root} for {self.extensions}',
-                logger='current')
-            rel_paths = self._scan(root)
-            self.index_file = self._write_index(candidates, header, rel_paths)
-            print_log(
-                f'RS4M: indexed {len(rel_paths)} images in '
-                f'{self.index_file}',
-                logger='current')
-        if is_distributed():
-            barrier()
-        if rank != 0:
-            for path in candidates:
-                if osp.isfile(path):
-                    rel_paths = self._read_index(path, header)
-                    if rel_paths is not None:
-                        self.index_file = path
-                        break
-            else:  # index not on a shared file system
-                rel_paths = self._scan(root)
+        index = ImageIndex(
+            root,
+            self.extensions,
+            backend_args=self.backend_args,
+            index_dir=self.index_dir)
+        rel_paths = index.load(rebuild=self.rebuild_index)
+        self.index_file = index.index_file
         return rel_paths
 
     def __getitem__(self, idx):

@@ -14,7 +14,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.tif', '.tiff', '.bmp', '.webp')
+from .file_index import IMG_EXTENSIONS
 
 
 def split_file_names(train_ratio: int, seed: int = 0) -> Dict[str, str]:

@@ -420,7 +420,7 @@ def build_probe_model(cfg, checkpoint=None, device='cpu', seed=0):
             ``data_preprocessor``).
         checkpoint (str | dict, optional): Any ViT checkpoint layout (ours,
             stock mmpretrain, released, timm; see
-            :func:`~selective_mae.models.utils.checkpoint_convert.
+            :func:`~selective_mae.checkpoint.
             load_vit_backbone_weights`), loaded strictly into the backbone;
             None or ``'none'`` keeps the initialisation.
         device (str): Device.
@@ -435,7 +435,7 @@ def build_probe_model(cfg, checkpoint=None, device='cpu', seed=0):
     from mmengine.runner import set_random_seed
     from mmpretrain.registry import MODELS
 
-    from ..models.utils.checkpoint_convert import load_vit_backbone_weights
+    from ..checkpoint import load_vit_backbone_weights
     init_default_scope('mmpretrain')
     model_cfg = copy.deepcopy(cfg.model)
     if model_cfg.get('data_preprocessor') is None and \

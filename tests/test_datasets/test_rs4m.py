@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 import selective_mae  # noqa: F401
 from selective_mae.datasets import RS4M, BadImage, rs_collate
-from selective_mae.datasets import rs4m as rs4m_module
+from selective_mae.datasets import file_index
 from selective_mae.datasets.transforms import (LoadRandomResizedCrop,
                                                LoadRSImage)
 from selective_mae.engine.hooks import BadImageHook
@@ -142,13 +142,13 @@ def test_index_reused_then_rebuilt(tmp_path, monkeypatch):
     def no_scan(*args):
         raise AssertionError('rescanned although an index exists')
 
-    monkeypatch.setattr(rs4m_module, '_scan_images', no_scan)
+    monkeypatch.setattr(file_index, 'scan_local', no_scan)
     ds = RS4M(data_root=str(tmp_path))
     assert len(ds) == 3  # from the index: the new file is not seen
     monkeypatch.undo()
     calls = []
-    real_scan = rs4m_module._scan_images
-    monkeypatch.setattr(rs4m_module, '_scan_images',
+    real_scan = file_index.scan_local
+    monkeypatch.setattr(file_index, 'scan_local',
                         lambda *a: calls.append(a) or real_scan(*a))
     ds = RS4M(data_root=str(tmp_path), rebuild_index=True)
     assert len(ds) == 4 and len(calls) == 1
@@ -163,7 +163,7 @@ def test_index_goes_to_index_dir_when_root_not_writable(tmp_path, monkeypatch):
     data = tmp_path / 'data'
     data.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(data / 'a.png')
-    real_write = rs4m_module.RS4M._write_index
+    real_write = file_index.ImageIndex.write
 
     def read_only_root(self, candidates, header, rel_paths):
         # Simulate a read-only data folder (tests may run as root).
@@ -172,7 +172,7 @@ def test_index_goes_to_index_dir_when_root_not_writable(tmp_path, monkeypatch):
             os.makedirs(c)  # a folder where the file should go: unwritable
         return real_write(self, candidates, header, rel_paths)
 
-    monkeypatch.setattr(rs4m_module.RS4M, '_write_index', read_only_root)
+    monkeypatch.setattr(file_index.ImageIndex, 'write', read_only_root)
     ds = RS4M(data_root=str(data), index_dir=str(tmp_path / 'work'))
     assert ds.index_file.startswith(str(tmp_path / 'work'))
     assert len(ds) == 1

@@ -180,8 +180,7 @@ def test_loads_demo_pretraining_checkpoint(kind, tmp_path, repo_root,
                                           monkeypatch):
     from mmpretrain.models.utils import resize_pos_embed
 
-    from selective_mae.models.utils.checkpoint_convert import \
-        _is_encoder_key
+    from selective_mae.checkpoint.layouts import is_encoder_key
     monkeypatch.chdir(repo_root)
     mae = _demo_pretrain_checkpoint(kind, tmp_path / 'epoch_2.pth')
     enc = mae.backbone
@@ -202,7 +201,7 @@ def test_loads_demo_pretraining_checkpoint(kind, tmp_path, repo_root,
     ours = model.state_dict()
     src = {k[len('backbone.'):]: v for k, v in mae.state_dict().items()
            if k.startswith('backbone.')}
-    encoder_keys = [k for k in ours if _is_encoder_key(k)]
+    encoder_keys = [k for k in ours if is_encoder_key(k)]
     assert encoder_keys and set(encoder_keys) == set(ours)
     for key in ours:
         if key == 'pos_embed':
@@ -218,8 +217,10 @@ def test_loads_demo_pretraining_checkpoint(kind, tmp_path, repo_root,
 def test_registered_for_every_downstream_scope():
     import mmdet.registry
     import mmpretrain.registry
-    import mmrotate.registry
     import mmseg.registry
+
+    import selective_mae.downstream.mmrotate  # noqa: F401  (collections)
+    import mmrotate.registry
     for registry in (mmpretrain.registry.MODELS, mmdet.registry.MODELS,
                      mmrotate.registry.MODELS, mmseg.registry.MODELS):
         assert registry.get('PlainViT') is PlainViT, registry.scope

@@ -193,8 +193,7 @@ def test_tiny_finetune_reports_top1(tmp_path, tool):
     from mmpretrain.models import VisionTransformer
 
     from selective_mae.datasets.scene_splits import generate_scene_splits
-    from selective_mae.models.utils.checkpoint_convert import \
-        mmpretrain_to_timm
+    from selective_mae.checkpoint import mmpretrain_to_timm
 
     root = make_class_folders(
         tmp_path / 'AID', ['Airport', 'Beach', 'Forest'],

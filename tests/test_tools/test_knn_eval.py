@@ -58,8 +58,7 @@ def test_layouts_give_the_same_accuracy(demo_labelled, tmp_path):
     from mmengine.config import Config
 
     from selective_mae.evaluation.knn_probe import KNNProbe, build_probe_model
-    from selective_mae.models.utils.checkpoint_convert import \
-        mmpretrain_to_timm
+    from selective_mae.checkpoint import mmpretrain_to_timm
     ckpt, state = _checkpoint(tmp_path)
     encoder = {
         k[len('backbone.'):]: v

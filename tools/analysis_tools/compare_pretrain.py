@@ -227,6 +227,7 @@ def probe_runs(runs, settings, device):
     """k-NN of every snapshot of every run, with one probe."""
     from mmengine.config import Config
 
+    from selective_mae.checkpoint import load_checkpoint_file
     from selective_mae.evaluation.knn_probe import (KNNProbe,
                                                     backbone_image_size,
                                                     build_probe_model,
@@ -246,8 +247,7 @@ def probe_runs(runs, settings, device):
                 backbone_image_size(model.backbone), load_transform_of(cfg))
         for snap in run['snapshots']:
             ckpt = osp.join(run['work_dir'], 'budget', snap['file'])
-            import torch
-            state = torch.load(ckpt, map_location='cpu', weights_only=True)
+            state = load_checkpoint_file(ckpt, map_location='cpu')
             model.load_state_dict(state['state_dict'], strict=True)
             metrics = probe.evaluate(model)
             snap['knn'] = {

@@ -10,8 +10,14 @@ which ``load_vit_backbone_weights`` and mmengine's ``Pretrained`` init
         work_dirs/selectivemae_demo/epoch_2.pth work_dirs/backbone.pth
 """
 import argparse
+import os.path as osp
+import sys
 
-from _common import save_atomic
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from selective_mae.checkpoint import (  # noqa: E402
+    ENCODER_KEYS, encoder_state_dict, load_checkpoint_file, map_keys,
+    save_checkpoint_file, unwrap_checkpoint)
 
 
 def parse_args():
@@ -27,9 +33,6 @@ def parse_args():
 
 def main():
     args = parse_args()
-    from selective_mae.models.utils.checkpoint_convert import (
-        encoder_state_dict, load_checkpoint_file, map_keys, ENCODER_KEYS,
-        unwrap_checkpoint)
     state_dict, layout = encoder_state_dict(
         unwrap_checkpoint(load_checkpoint_file(args.src)), prefix=args.prefix)
     if layout is None:
@@ -43,10 +46,11 @@ def main():
     state_dict = {k: v for k, v in state_dict.items() if k not in set(rest)}
     print(f'Extracted {len(state_dict)} encoder tensors ({layout} layout in '
           'the source)')
-    save_atomic(
+    dst = save_checkpoint_file(
         dict(
             meta=dict(extracted_from=args.src, layout='mmpretrain'),
             state_dict=state_dict), args.dst)
+    print(f'Saved {dst}')
 
 
 if __name__ == '__main__':

@@ -19,8 +19,14 @@ output serves as ``load_from`` of the config (continue pretraining) and as
 ``init_cfg.checkpoint`` of every downstream config (its ``backbone.*``).
 """
 import argparse
+import os.path as osp
+import sys
 
-from _common import save_atomic
+sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from selective_mae.checkpoint import (  # noqa: E402
+    convert_released_selectivemae, load_checkpoint_file, save_checkpoint_file,
+    unwrap_checkpoint)
 
 
 def parse_args():
@@ -63,9 +69,6 @@ def check_against_config(state_dict, config):
 
 def main():
     args = parse_args()
-    from selective_mae.models.utils.checkpoint_convert import (
-        convert_released_selectivemae, load_checkpoint_file,
-        unwrap_checkpoint)
     state_dict = unwrap_checkpoint(load_checkpoint_file(args.src))
     try:
         out, dropped, notes = convert_released_selectivemae(state_dict)
@@ -79,7 +82,7 @@ def main():
         print(f'Note: {note}')
     if args.config:
         check_against_config(out, args.config)
-    save_atomic(
+    dst = save_checkpoint_file(
         dict(
             meta=dict(
                 converted_from=args.src,
@@ -89,6 +92,7 @@ def main():
                 dropped_keys=dict(dropped),
                 notes=notes),
             state_dict=out), args.dst)
+    print(f'Saved {dst}')
 
 
 if __name__ == '__main__':

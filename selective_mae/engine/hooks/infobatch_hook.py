@@ -87,7 +87,22 @@ class InfoBatchHook(Hook):
     def after_load_checkpoint(self, runner, checkpoint):
         self._resume_state = checkpoint.get('infobatch')
 
+    @staticmethod
+    def _check_loop(runner):
+        from mmengine.runner import EpochBasedTrainLoop
+        loop = runner.train_loop
+        if not isinstance(loop, EpochBasedTrainLoop):
+            raise TypeError(
+                'InfoBatchHook needs an epoch-based train loop '
+                "(train_cfg=dict(by_epoch=True, max_epochs=...) or type="
+                "'EpochBasedTrainLoop'), got "
+                f'{type(loop).__name__}: InfoBatch scores every sample '
+                'during an epoch and prunes at the start of the next one, '
+                'so under an iteration-based loop (one endless epoch) it '
+                'would never prune.')
+
     def before_train(self, runner):
+        self._check_loop(runner)
         sampler = self._sampler(runner)
         model = self._model(runner)
         if not callable(getattr(model, 'set_sample_weights', None)):

@@ -12,8 +12,7 @@ import glob
 import os.path as osp
 import zipfile
 
-import torch
-
+from ...checkpoint import load_checkpoint_file
 from ..atomic_backend import human_size
 
 
@@ -29,9 +28,10 @@ def _first_line(e):
 def inspect_checkpoint(path):
     """Whether ``path`` is a readable training checkpoint.
 
-    Reads the zip directory and unpickles the structure with torch's
-    weights-only loader, tensors memory-mapped (cheap even for large
-    files; the tensor bytes themselves are not read).
+    Reads the zip directory and unpickles the structure with the package's
+    checkpoint reader (:func:`~selective_mae.checkpoint.
+    load_checkpoint_file`, weights only), tensors memory-mapped (cheap even
+    for large files; the tensor bytes themselves are not read).
 
     Args:
         path (str): Local file.
@@ -70,8 +70,7 @@ def inspect_checkpoint(path):
         if not any(i.filename.endswith('data.pkl') for i in infos):
             return 'it is not a torch checkpoint (no data.pkl)', None
     try:
-        ckpt = torch.load(
-            path, map_location='cpu', weights_only=True, mmap=is_zip)
+        ckpt = load_checkpoint_file(path, map_location='cpu', mmap=is_zip)
     except Exception as e:  # noqa: BLE001  (any reason is reported)
         return f'torch.load fails ({_first_line(e)})', None
     if not isinstance(ckpt, dict) or 'state_dict' not in ckpt or not \

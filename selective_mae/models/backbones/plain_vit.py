@@ -143,7 +143,7 @@ class PlainViT(VisionTransformer):
             checkpoint=PATH)`` loads our, mmpretrain or released (timm)
             checkpoints through
             ``load_vit_backbone_weights`` of
-            :mod:`selective_mae.models.utils.checkpoint_convert`.
+            :mod:`selective_mae.checkpoint`.
         **kwargs: Other ``VisionTransformer`` arguments.
     """
 
@@ -223,7 +223,7 @@ class PlainViT(VisionTransformer):
                 and self.init_cfg.get('type') == 'Pretrained'):
             from mmengine.logging import MMLogger
 
-            from ..utils.checkpoint_convert import load_vit_backbone_weights
+            from ...checkpoint import load_vit_backbone_weights
             load_vit_backbone_weights(
                 self,
                 self.init_cfg['checkpoint'],

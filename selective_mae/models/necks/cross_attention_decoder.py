@@ -37,7 +37,7 @@ class CrossAttentionDecoder(BaseModule):
       in the state dict as the released checkpoints store it,
       ``[1, 1 + L, C]`` with an (unused) cls slot first, so that a
       converted released checkpoint (``convert_released_selectivemae`` in
-      :mod:`selective_mae.models.utils.checkpoint_convert`) loads whole.
+      :mod:`selective_mae.checkpoint.released`) loads whole.
       It is initialised with mmpretrain's sin-cos table, which orders the
       (row, column) halves the other way round from the released numpy
       one; a loaded checkpoint brings its own values.

@@ -2,7 +2,9 @@
 # 2 iterations) to prove the detection stack trains and evaluates on the
 # CPU with the plugin imported. data_root comes from --cfg-options.
 _base_ = 'mmrotate::oriented_rcnn/oriented-rcnn-le90_r50_fpn_1x_dota.py'
-custom_imports = dict(imports=['selective_mae'], allow_failed_imports=False)
+custom_imports = dict(
+    imports=['selective_mae', 'selective_mae.downstream.mmrotate'],
+    allow_failed_imports=False)
 
 classes = ('plane', 'baseball-diamond', 'bridge')
 img_scale = (256, 256)

@@ -78,7 +78,6 @@ def build_released_model(arch='base', meta=False):
 def run_converter(argv, monkeypatch, capsys):
     script = 'selectivemae_released_to_mmpretrain.py'
     monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    monkeypatch.syspath_prepend(CONVERTERS)
     runpy.run_path(osp.join(CONVERTERS, script), run_name='__main__')
     return capsys.readouterr().out
 
@@ -98,8 +97,7 @@ def released_vit_b(tmp_path_factory):
 def converted_vit_b(released_vit_b, tmp_path_factory):
     from _pytest.monkeypatch import MonkeyPatch
 
-    from selective_mae.models.utils.checkpoint_convert import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     sd, path = released_vit_b
     dst = tmp_path_factory.mktemp('converted') / 'selectivemae_vitb_mm.pth'
     mp = MonkeyPatch()
@@ -109,7 +107,6 @@ def converted_vit_b(released_vit_b, tmp_path_factory):
             script, str(path), str(dst), '--config',
             CONFIG.format('base')
         ])
-        mp.syspath_prepend(CONVERTERS)
         runpy.run_path(osp.join(CONVERTERS, script), run_name='__main__')
     finally:
         mp.undo()
@@ -149,8 +146,7 @@ def test_released_vit_b_converts_whole(released_vit_b, converted_vit_b):
 
 
 def test_released_vit_l_layout_fits_the_vit_l_config():
-    from selective_mae.models.utils.checkpoint_convert import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     shapes = read_layout('large')
     with torch.device('meta'):
         sd = {k: torch.empty(s) for k, s in shapes.items()}
@@ -285,8 +281,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
     from mmpretrain.structures import DataSample
 
     from selective_mae.models.backbones import PlainViT
-    from selective_mae.models.utils.checkpoint_convert import \
-        load_vit_backbone_weights
+    from selective_mae.checkpoint import load_vit_backbone_weights
     dst, _ = converted_vit_b
     model, cfg = build_released_model('base')
     load_checkpoint(model, str(dst), map_location='cpu', strict=True)
@@ -323,8 +318,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
 
 def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
                                                       capsys):
-    from selective_mae.models.utils.checkpoint_convert import \
-        convert_released_selectivemae
+    from selective_mae.checkpoint import convert_released_selectivemae
     shapes = read_layout('base')
     with torch.device('meta'):
         sd = {k: torch.empty(s) for k, s in shapes.items()}
@@ -340,22 +334,21 @@ def test_converter_refuses_unknown_and_partial_files(tmp_path, monkeypatch,
     # the whole-model timm converter points released files here
     small = {k: torch.zeros(1) for k in sd}
     torch.save({'model': small}, tmp_path / 'released.pth')
-    monkeypatch.syspath_prepend(CONVERTERS)
     for extra in ([], ['--allow-unmatched']):
         monkeypatch.setattr(sys, 'argv', [
-            'timm_to_mmpretrain.py', str(tmp_path / 'released.pth'),
+            'convert_vit.py', '--to=mmpretrain',
+            str(tmp_path / 'released.pth'),
             str(tmp_path / 'out.pth'), *extra
         ])
         with pytest.raises(SystemExit,
                            match='selectivemae_released_to_mmpretrain.py'):
-            runpy.run_path(osp.join(CONVERTERS, 'timm_to_mmpretrain.py'),
+            runpy.run_path(osp.join(CONVERTERS, 'convert_vit.py'),
                            run_name='__main__')
         assert not (tmp_path / 'out.pth').exists()
 
 
 def test_weights_only_load_accepts_the_released_args_only(tmp_path):
-    from selective_mae.models.utils.checkpoint_convert import \
-        load_checkpoint_file
+    from selective_mae.checkpoint import load_checkpoint_file
     torch.save({'model': {}, 'args': argparse.Namespace(blr=1.5e-4)},
                tmp_path / 'ok.pth')
     assert load_checkpoint_file(str(tmp_path / 'ok.pth'))['args'].blr == \

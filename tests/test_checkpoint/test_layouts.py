@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from selective_mae.models.utils.checkpoint_convert import (
+from selective_mae.checkpoint import (
     convert_model, detect_layout, load_vit_backbone_weights,
     mmpretrain_to_timm, timm_to_mmpretrain)
 
@@ -120,7 +120,6 @@ def mae_decoder_keys(embed=768, dec=32, patch=16, n=196, depth=1):
 
 def run_converter(script, *argv, monkeypatch):
     monkeypatch.setattr(sys, 'argv', [script, *map(str, argv)])
-    monkeypatch.syspath_prepend(CONVERTERS)
     runpy.run_path(osp.join(CONVERTERS, script), run_name='__main__')
 
 
@@ -340,14 +339,16 @@ def test_converters_refuse_unmatched_keys(tmp_path, monkeypatch):
     out = tmp_path / 'out.pth'
     with pytest.raises(SystemExit, match='cross_attn.q.weight'):
         run_converter(
-            'timm_to_mmpretrain.py',
+            'convert_vit.py',
+            '--to=mmpretrain',
             tmp_path / 'released.pth',
             out,
             monkeypatch=monkeypatch)
     assert not out.exists()
 
     run_converter(
-        'timm_to_mmpretrain.py',
+        'convert_vit.py',
+        '--to=mmpretrain',
         tmp_path / 'released.pth',
         out,
         '--backbone-only',
@@ -356,7 +357,8 @@ def test_converters_refuse_unmatched_keys(tmp_path, monkeypatch):
     assert set(mm) == set(timm_to_mmpretrain(sd))
 
     run_converter(
-        'mmpretrain_to_timm.py',
+        'convert_vit.py',
+        '--to=timm',
         out,
         tmp_path / 'timm.pth',
         monkeypatch=monkeypatch)
@@ -384,8 +386,9 @@ def test_released_encoder_starts_our_pretraining(tmp_path, monkeypatch,
     }
     torch.save({'model': released}, tmp_path / 'released.pth')
     out = tmp_path / 'for_load_from.pth'
-    run_converter('timm_to_mmpretrain.py', tmp_path / 'released.pth', out,
-                  '--allow-unmatched', monkeypatch=monkeypatch)
+    run_converter('convert_vit.py', '--to=mmpretrain',
+                  tmp_path / 'released.pth', out, '--allow-unmatched',
+                  monkeypatch=monkeypatch)
     init_default_scope('mmpretrain')
     model = MODELS.build(model_cfg)
     load_checkpoint(model, str(out), map_location='cpu')
