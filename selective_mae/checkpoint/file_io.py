@@ -104,21 +104,23 @@ def load_checkpoint_file(filename: str, map_location='cpu',
             allow-list; the message names the file and the object.
     """
     filename = str(filename)
+    # Added for good, not with torch's ``safe_globals`` context manager:
+    # its exit restores the list from before the ``with``, which also drops
+    # what ``import selective_mae`` had added (then any later weights-only
+    # ``torch.load`` of an mmengine checkpoint failed). Adding is idempotent.
+    torch.serialization.add_safe_globals(checkpoint_safe_globals())
     try:
-        with torch.serialization.safe_globals(checkpoint_safe_globals()):
-            if re.match(r'https?://', filename):
-                from torch.hub import load_state_dict_from_url
-                return load_state_dict_from_url(
-                    filename, map_location=map_location, weights_only=True)
-            filename = osp.expanduser(filename)
-            if not osp.isfile(filename):
-                raise FileNotFoundError(
-                    f'checkpoint {filename!r} does not exist')
-            return torch.load(
-                filename,
-                map_location=map_location,
-                weights_only=True,
-                mmap=mmap)
+        if re.match(r'https?://', filename):
+            from torch.hub import load_state_dict_from_url
+            return load_state_dict_from_url(
+                filename, map_location=map_location, weights_only=True)
+        filename = osp.expanduser(filename)
+        if not osp.isfile(filename):
+            raise FileNotFoundError(
+                f'checkpoint {filename!r} does not exist')
+        return torch.load(
+            filename, map_location=map_location, weights_only=True,
+            mmap=mmap)
     except pickle.UnpicklingError as e:
         raise pickle.UnpicklingError(
             f'{filename!r} holds objects that are not allowed in a '

@@ -2,4 +2,4 @@
 """
 from .psts_figure import (analyse_psts, build_psts_model,  # noqa: F401
                           draw_psts, draw_psts_scenes, image_normalisation,
-                          load_image, unpatchify)
+                          load_image)

@@ -77,24 +77,6 @@ def image_normalisation(model):
     return 0., 1.
 
 
-def unpatchify(patches, patch_size, grid):
-    """Inverse of ``selective_mae.models.utils.patchify.patchify``.
-
-    Args:
-        patches (torch.Tensor): [B, h * w, p * p * C].
-        patch_size (int): p.
-        grid (tuple[int, int]): (h, w).
-
-    Returns:
-        torch.Tensor: Images [B, C, h * p, w * p].
-    """
-    B = patches.shape[0]
-    h, w = grid
-    p = patch_size
-    x = patches.reshape(B, h, w, p, p, -1)
-    return torch.einsum('nhwpqc->nchpwq', x).reshape(B, -1, h * p, w * p)
-
-
 @torch.no_grad()
 def analyse_psts(model, inputs, progress, seed):
     """Richness distribution, selections and reconstructions.
@@ -111,25 +93,26 @@ def analyse_psts(model, inputs, progress, seed):
         with ``t``, ``modes``, ``seed`` / ``rounds`` / ``targets`` index
         arrays, ``recon`` [1, 3, H, W] normalised tensor and ``loss``.
     """
-    from selective_mae.models.utils.patchify import gather_tokens
+    from selective_mae.models.utils.patchify import (gather_tokens, patch_grid,
+                                                     unpatchify)
 
     p = model.patch_size
     selector = model.selector
-    tokens, grid = model.backbone.embed(inputs)
-    L = tokens.shape[1]
+    grid = patch_grid(inputs, p)
+    L = grid[0] * grid[1]
     prob = selector.scorer(inputs, p).softmax(-1)[0].reshape(grid)
     _, n_seed, _ = selector.num_tokens(L)
     sizes = selector.round_sizes(L)
-    saved = selector.progress
+    saved = selector.progress, selector.progress_set
     patches = model.head.patchify(inputs)  # [1, L, p*p*3]
     steps = []
     for t in progress:
         selector.set_progress(t)
         torch.manual_seed(seed)
-        ids_vis, ids_rec = selector(inputs, tokens, p)
-        latent = model.backbone.encode(tokens, ids_vis)
-        pred = model.neck(latent, ids_rec, grid)
-        loss = model.head.per_sample_loss(pred, inputs, ids_rec)
+        # the training step itself (SelectiveMAE.forward_step), not a copy
+        step = model.forward_step(inputs)
+        ids_vis, ids_rec, pred = step.ids_vis, step.ids_rec, step.pred
+        loss = step.per_sample_loss
         pred = pred.float()
         if model.head.norm_pix:
             target = gather_tokens(patches, ids_rec)
@@ -151,7 +134,8 @@ def analyse_psts(model, inputs, progress, seed):
                 targets=ids_rec[0].cpu().numpy(),
                 recon=unpatchify(canvas, p, grid),
                 loss=float(loss[0])))
-    selector.set_progress(saved)
+    selector.set_progress(saved[0])
+    selector.progress_set = saved[1]
     return dict(prob=prob.cpu().numpy(), grid=grid, steps=steps)
 
 

@@ -35,3 +35,17 @@ def test_writer_leaves_no_partial_file(tmp_path):
     assert written == str(dst) and dst.is_file()
     assert os.listdir(dst.parent) == ['out.pth']
     assert load_checkpoint_file(written)['w'].tolist() == [1., 1.]
+
+
+def test_reading_leaves_the_allow_list_in_place(tmp_path):
+    """After the reader ran, a plain weights-only ``torch.load`` of an
+    mmengine checkpoint (message-hub history buffers) still works: the
+    allow-list that ``import selective_mae`` set up is not undone."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+    path = tmp_path / 'c.pth'
+    torch.save(dict(message_hub=dict(log=HistoryBuffer([1., 2.], [1, 1]))),
+               path)
+    from selective_mae.checkpoint import load_checkpoint_file
+    load_checkpoint_file(str(path))
+    back = torch.load(path, weights_only=True)
+    assert isinstance(back['message_hub']['log'], HistoryBuffer)

@@ -436,8 +436,9 @@ def test_raw_reconstruction_loss_is_logged_not_summed():
                        memory_proj='per_block'),
              head=dict(type='SelectiveMAEPretrainHead', patch_size=8)))
     weights = torch.tensor([2., 0.])  # InfoBatch-style weights
-    model.set_sample_weights(weights)
-    losses = model.loss(torch.randn(2, 3, 32, 32), [DataSample()] * 2)
+    batch = [DataSample(metainfo=dict(loss_weight=w))
+             for w in weights.tolist()]
+    losses = model.loss(torch.randn(2, 3, 32, 32), batch)
     raw = model.per_sample_loss.mean()
     assert not losses['recon_unweighted'].requires_grad
     torch.testing.assert_close(losses['recon_unweighted'], raw)

@@ -9,7 +9,7 @@ import torch
 import torch.multiprocessing as mp
 import torch.nn as nn
 from mmengine.model import BaseModel
-from mmengine.runner import Runner
+from mmengine.runner import EpochBasedTrainLoop, Runner
 from mmpretrain.structures import DataSample
 from torch.utils.data import Dataset
 
@@ -50,17 +50,14 @@ class StandIn(BaseModel):
         self.w = nn.Parameter(torch.ones(1))
         self.register_buffer('table', loss_table(n))
         self.per_sample_loss = None
-        self._weights = None
         self.record = []  # (epoch-agnostic) list of (indices, weights)
-
-    def set_sample_weights(self, weights):
-        self._weights = weights
 
     def forward(self, inputs, data_samples=None, mode='loss'):
         idx = torch.tensor([d.sample_idx for d in data_samples])
         per_sample = self.table[idx] + 0 * self.w  # fixed, trainable
         self.per_sample_loss = per_sample.detach()
-        weights, self._weights = self._weights, None
+        # the weights arrive with the batch, in the data samples
+        weights = torch.tensor([d.loss_weight for d in data_samples])
         self.record.append((idx.tolist(), weights.tolist()))
         return dict(loss=(per_sample * weights).mean())
 
@@ -200,6 +197,8 @@ def _simulate(rank, world, epochs, init_file=None):
         model = StandIn(n)
         runner = SimpleNamespace(
             model=model,
+            # an epoch-based loop (the hook refuses others); not run here
+            train_loop=EpochBasedTrainLoop.__new__(EpochBasedTrainLoop),
             train_dataloader=FakeLoader(sampler),
             max_epochs=epochs,
             epoch=0,

@@ -96,21 +96,51 @@ def test_loss_equals_reference_and_per_sample_loss():
                                atol=1e-5)
 
 
-def test_sample_weights_apply_to_the_next_call_only():
+def test_loss_weights_travel_with_the_batch():
     model = build()
     imgs = torch.randn(4, 3, 32, 32)
     weights = torch.tensor([0., 2., 1., 0.5])
-    model.set_sample_weights(weights)
-    loss = model.loss(imgs, samples(4))['loss']
+    batch = samples(4)
+    for d, w in zip(batch, weights.tolist()):
+        d.set_metainfo(dict(loss_weight=w))
+    loss = model.loss(imgs, batch)['loss']
     torch.testing.assert_close(loss.detach(),
                                (model.per_sample_loss * weights).mean())
+    # a batch without weights is a plain mean: nothing is remembered
     loss = model.loss(imgs, samples(4))['loss']
     torch.testing.assert_close(loss.detach(), model.per_sample_loss.mean())
-    model.set_sample_weights(torch.ones(3))
-    with pytest.raises(ValueError, match='3'):
-        model.loss(imgs, samples(4))
-    with pytest.raises(ValueError, match='1-D'):
-        model.set_sample_weights(torch.ones(2, 2))
+    # some samples weighted, others not: an error that says so
+    partial = samples(4)
+    partial[1].set_metainfo(dict(loss_weight=1.))
+    with pytest.raises(ValueError, match="3 of the 4 .*'loss_weight'"):
+        model.loss(imgs, partial)
+
+
+def test_train_step_without_the_progress_hook_names_it():
+    from mmengine.optim import OptimWrapper
+    model = build()
+    wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1))
+    data = dict(inputs=torch.randn(2, 3, 32, 32),
+                data_samples=samples(2))
+    with pytest.raises(RuntimeError, match='PSTSProgressHook'):
+        model.train_step(data, wrapper)
+    model.selector.set_progress(0.)  # what the hook does
+    assert model.train_step(data, wrapper)['loss'].isfinite()
+
+
+def test_forward_step_is_the_step_of_loss():
+    model = build()
+    imgs = torch.randn(3, 3, 32, 32)
+    torch.manual_seed(0)
+    step = model.forward_step(imgs, samples(3))
+    torch.manual_seed(0)
+    loss = model.loss(imgs, samples(3))['loss']
+    assert step.ids_vis.shape == (3, 4) and step.ids_rec.shape == (3, 4)
+    assert step.pred.shape == (3, 4, 8 * 8 * 3)
+    assert step.patch_resolution == (4, 4)
+    torch.testing.assert_close(step.per_sample_loss.detach(),
+                               model.per_sample_loss)
+    torch.testing.assert_close(loss.detach(), step.per_sample_loss.mean())
 
 
 @pytest.mark.parametrize('self_attn', [False, True])

@@ -88,3 +88,27 @@ def test_visible_patches_keep_the_input_pixels(tmp_path):
     torch.testing.assert_close(patches[step['targets']],
                                pred * (var + 1e-6)**.5 + mean)
     assert model.selector.progress == 0.  # restored
+
+
+def test_visualiser_and_loss_run_the_same_step():
+    """Same seed and progress: the picture's ids and loss are those of a
+    training loss() call (both go through SelectiveMAE.forward_step)."""
+    from mmpretrain.structures import DataSample
+    vis = _load_tool()
+    model = vis.build_model(CFG, None, 'cpu')
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 3, 64, 64, generator=g)
+    res = vis.analyse(model, x, [0.6], seed=7)
+    step = res['steps'][0]
+    seen = {}
+    handle = model.selector.register_forward_hook(
+        lambda m, i, o: seen.update(vis=o[0], rec=o[1]))
+    model.selector.set_progress(0.6)
+    torch.manual_seed(7)
+    with torch.no_grad():
+        loss = model.loss(x, [DataSample()])['loss']
+    handle.remove()
+    ids = np.concatenate([step['seed'], *step['rounds']])
+    assert seen['vis'][0].tolist() == ids.tolist()
+    assert seen['rec'][0].tolist() == step['targets'].tolist()
+    assert abs(float(loss) - step['loss']) < 1e-6

@@ -30,10 +30,9 @@ if ROOT not in sys.path:
 
 from selective_mae.visualization.psts_figure import (  # noqa: E402
     analyse_psts as analyse, build_psts_model, draw_psts as draw,
-    image_normalisation, load_image, unpatchify)
+    image_normalisation, load_image)
 
-__all__ = ['analyse', 'build_model', 'draw', 'load_image', 'main',
-           'unpatchify']
+__all__ = ['analyse', 'build_model', 'draw', 'load_image', 'main']
 
 DEFAULT_CFG = osp.join(
     ROOT, 'configs', 'selectivemae',

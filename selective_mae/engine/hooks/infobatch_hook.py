@@ -10,6 +10,7 @@ from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 
 from selective_mae.datasets.samplers import InfoBatchSampler
+from selective_mae.models.selfsup.selective_mae import LOSS_WEIGHT
 
 
 def _to_device(tensor, device):
@@ -24,14 +25,16 @@ class InfoBatchHook(Hook):
     """Feed the per-sample loss to the InfoBatch sampler and its loss
     weights to the model.
 
-    The model (unwrapped from DDP) must provide, as SelectiveMAE does,
-    ``set_sample_weights(weights)`` (float [B] multiplied into the next
-    ``loss()``'s per-sample losses) and ``per_sample_loss`` (detached float
+    The weights travel with the batch: before each iteration the hook sets
+    every data sample's ``loss_weight`` field, which the model (as
+    SelectiveMAE does) multiplies into that image's loss. The model
+    (unwrapped from DDP) must also keep ``per_sample_loss`` (detached float
     [B] from the last ``loss()``, before weighting). Sample identity is each
     data sample's ``sample_idx``.
 
-    Per step the hook only does device work: the batch's indices and weights
-    are copied to the device without waiting for it, and the losses are
+    Per step the hook waits for nothing: the batch's indices are copied to
+    the device without waiting for it, the weights are host numbers in the
+    data samples (copied likewise by the model), and the losses are
     added into device buffers. Once per epoch the buffers are summed over
     ranks, moved to the host and given to the sampler, which plans the next
     epoch. The scores are saved in checkpoints (key ``'infobatch'``) and
@@ -105,10 +108,11 @@ class InfoBatchHook(Hook):
         self._check_loop(runner)
         sampler = self._sampler(runner)
         model = self._model(runner)
-        if not callable(getattr(model, 'set_sample_weights', None)):
+        if not hasattr(model, 'per_sample_loss'):
             raise TypeError(
-                f'InfoBatchHook needs a model with set_sample_weights() and '
-                f'per_sample_loss; {type(model).__name__} has not')
+                f'InfoBatchHook needs a model that reads each data sample\'s '
+                f'{LOSS_WEIGHT!r} and keeps per_sample_loss, as SelectiveMAE '
+                f'does; {type(model).__name__} does not')
         if sampler.num_epochs is None:
             sampler.num_epochs = runner.max_epochs
         if self._resume_state is not None:
@@ -169,10 +173,12 @@ class InfoBatchHook(Hook):
         idx = torch.tensor(
             [ds.sample_idx for ds in data_batch['data_samples']],
             dtype=torch.long)
-        weights = self._sampler(runner).weights[idx]
+        weights = self._sampler(runner).weights[idx]  # host tensor
         self._idx = _to_device(idx, self._device)
-        self._model(runner).set_sample_weights(
-            _to_device(weights, self._device))
+        # the weights travel with the batch: the model multiplies each
+        # image's loss by its data sample's loss_weight
+        for ds, w in zip(data_batch['data_samples'], weights.tolist()):
+            ds.set_metainfo({LOSS_WEIGHT: w})
 
     def after_train_iter(self,
                          runner,

@@ -113,6 +113,7 @@ class PSTS(BaseModule):
         self.target_mode = target_mode
         self.scorer = MODELS.build(scorer)
         self._progress = 0.
+        self.progress_set = False  # whether anything ever set the progress
         self._noise_key = None  # (seed, step): keyed draws, see _uniform
         self._sample_ids = None
         self._draws = 0
@@ -132,6 +133,7 @@ class PSTS(BaseModule):
         if not 0. <= t <= 1.:
             raise ValueError(f'PSTS progress must be in [0, 1], got {t}')
         self._progress = t
+        self.progress_set = True
 
     def set_noise_key(self, seed: int, step: int) -> None:
         """Key the random draws of the next forwards by ``(seed, step)``

@@ -48,6 +48,25 @@ def patchify(imgs: torch.Tensor, patch_size: int) -> torch.Tensor:
     return x.reshape(B, h * w, p * p * C)
 
 
+def unpatchify(patches: torch.Tensor, patch_size: int,
+               grid: Tuple[int, int]) -> torch.Tensor:
+    """Inverse of :func:`patchify`.
+
+    Args:
+        patches (torch.Tensor): Patches of shape [B, h * w, p * p * C].
+        patch_size (int): Patch side p in pixels.
+        grid (tuple[int, int]): Patch rows and columns ``(h, w)``.
+
+    Returns:
+        torch.Tensor: Images of shape [B, C, h * p, w * p].
+    """
+    B = patches.shape[0]
+    h, w = grid
+    p = patch_size
+    x = patches.reshape(B, h, w, p, p, -1)
+    return torch.einsum('nhwpqc->nchpwq', x).reshape(B, -1, h * p, w * p)
+
+
 def gather_tokens(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
     """Pick tokens by index along the sequence dimension.
 
