@@ -83,6 +83,13 @@ def print_knn(history, labelled_root):
         f'{first[f"knn/{f}_top1"]:>22.1f}' for f in feats))
     print(f'  {"trained encoder":<28}' + ''.join(
         f'{last[f"knn/{f}_top1"]:>22.1f}' for f in feats))
+    types = [d for d in sorted(os.listdir(labelled_root))
+             if osp.isdir(osp.join(labelled_root, d))] \
+        if osp.isdir(labelled_root) else []
+    if types:
+        print(f'  chance: {100 / len(types):.1f} ({len(types)} scene types; '
+              'colour alone does not tell them apart, see '
+              'selective_mae/datasets/demo_data.py)')
 
 
 def draw_demo_png(config, checkpoint, labelled_root, out, progress, seed=0):

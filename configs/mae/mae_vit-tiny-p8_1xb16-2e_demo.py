@@ -4,6 +4,7 @@
 _base_ = [
     'mmpretrain::_base_/models/mae_vit-base-p16.py',
     '../_base_/datasets/demo_rs_pretrain.py',
+    '../_base_/schedules/rs4m_adamw-bf16_coslr-800e.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['selective_mae'], allow_failed_imports=False)
@@ -28,19 +29,15 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=8))
 
+# fp32 on the CPU: a plain OptimWrapper with the schedule base's parameter
+# groups (no weight decay on norms, biases, tokens, position embeddings).
 optim_wrapper = dict(
+    _delete_=True,
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1.5e-4 * 16 / 256, betas=(0.9, 0.95),
         weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'ln': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
-        }))
+    paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),

@@ -7,6 +7,7 @@
 _base_ = [
     '../_base_/models/selectivemae_vit-base-p16.py',
     '../_base_/datasets/demo_rs_pretrain.py',
+    '../_base_/schedules/rs4m_adamw-bf16_coslr-800e.py',
     'mmpretrain::_base_/default_runtime.py',
 ]
 custom_imports = dict(imports=['selective_mae'], allow_failed_imports=False)
@@ -32,18 +33,15 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=patch_size))
 
+# fp32 on the CPU: a plain OptimWrapper; the parameter groups (no weight
+# decay on norms, biases, tokens and position embeddings) are the schedule
+# base's.
 optim_wrapper = dict(
+    _delete_=True,
     type='OptimWrapper',
     optimizer=dict(
         type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'ln': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
-        }))
+    paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
 
 max_epochs = 20
 warmup_epochs = 2

@@ -1,11 +1,24 @@
-"""Synthetic remote-sensing-like scenes for the demo and the tests.
+"""Synthetic remote-sensing-like scenes: the data of ``make demo``.
+
+This is a runtime feature of ``make demo`` (``tools/demo.py``,
+``tools/dataset/make_demo_data.py``), not a test helper: it ships in the
+package so that the demo runs with nothing downloaded. The tests exercise it
+like any other module (and use it where they need small real scenes); test
+fixtures and fakes of the downstream formats live in
+:mod:`selective_mae.testing`.
 
 Each scene is drawn from a few nadir-view elements: a patchwork of fields
-with crop-row texture, water bodies, roads, roofs with shadows and tree
+with crop-row stripes, water bodies, roads, roofs with shadows and tree
 crowns. Every scene has a type, one of :data:`SCENE_TYPES`, that says which
 element dominates it (a field patchwork, a road network, a built-up area, a
-lake, a forest); the others appear too, less, so the types share colours
-and must be told apart by their layout. Scene ``i`` depends only on
+forest, a lake); the others appear too, less. The colours of every element
+are drawn per scene from the same natural hues (browns, yellows, greens,
+cyans, blues), independently of the type (a lake may be green or brown, a
+forest blue), so colour statistics alone cannot tell the types apart: what
+does is structure (crop-row stripes, long straight bands, small rectangles
+with shadows, dense small discs, large flat regions). Element
+sizes are chosen so that the structure survives the demo model's 64 px
+input (the 128 px scenes are resized by half). Scene ``i`` depends only on
 ``(seed, i)``; its type is ``SCENE_TYPES[i % 5]``. A data set is identical
 across runs and machines for one seed, and any subset can be regenerated.
 
@@ -32,35 +45,24 @@ SCENE_TYPES = ('fields', 'roads', 'roofs', 'trees', 'water')
 HELDOUT_OFFSET = 1_000_000
 #: Version of the drawing; stored with the files so that scenes of an older
 #: generator on disk are redrawn rather than mixed with new ones.
-GENERATOR_VERSION = 2
+#: 3: colours drawn per scene independently of the type, larger elements.
+GENERATOR_VERSION = 3
 
-FIELD_COLOURS = np.array([[96, 122, 60], [128, 140, 74], [150, 130, 88],
-                          [110, 100, 70], [84, 110, 52], [170, 160, 110]],
-                         dtype=np.float32)
-ROOF_COLOURS = np.array([[170, 72, 58], [150, 150, 150], [210, 205, 195],
-                         [120, 90, 80], [90, 95, 110]], dtype=np.float32)
-WATER_COLOURS = np.array([[38, 62, 92], [44, 84, 88], [70, 82, 64],
-                          [30, 48, 70]], dtype=np.float32)
-ROAD = np.array([125, 122, 118], dtype=np.float32)
-TREE_COLOURS = np.array([[40, 70, 36], [62, 88, 44], [78, 84, 40],
-                         [52, 64, 48]], dtype=np.float32)
-
-# What each scene type draws: crop-row stripe strength range of the fields,
+# What each scene type draws: crop-row stripe contrast range of the fields,
 # probability of a water body and its coverage range (share of the scene),
 # and the count ranges of roads, roofs and tree crowns. Ranges are
-# [low, high). The dominant element of each type covers most of the scene,
-# so the types differ in texture, not only in colour.
+# [low, high). The dominant element of each type covers most of the scene.
 _LAYOUT = dict(
-    fields=dict(stripes=(10, 22), water=(0.1, (0.03, 0.08)), roads=(0, 2),
-                roofs=(0, 3), trees=(0, 15)),
-    roads=dict(stripes=(0, 5), water=(0.1, (0.03, 0.08)), roads=(6, 11),
-               roofs=(0, 4), trees=(0, 15)),
-    roofs=dict(stripes=(0, 5), water=(0.1, (0.03, 0.08)), roads=(1, 3),
-               roofs=(50, 90), trees=(0, 20)),
-    trees=dict(stripes=(0, 5), water=(0.1, (0.03, 0.08)), roads=(0, 2),
-               roofs=(0, 3), trees=(350, 600)),
-    water=dict(stripes=(0, 8), water=(1.0, (0.45, 0.7)), roads=(0, 2),
-               roofs=(0, 4), trees=(0, 25)),
+    fields=dict(stripes=(0.25, 0.45), water=(0.1, (0.03, 0.08)),
+                roads=(0, 2), roofs=(0, 3), trees=(0, 12)),
+    roads=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(5, 9),
+               roofs=(0, 3), trees=(0, 12)),
+    roofs=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(0, 2),
+               roofs=(35, 60), trees=(0, 12)),
+    trees=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(0, 2),
+               roofs=(0, 3), trees=(140, 260)),
+    water=dict(stripes=(0, 0.06), water=(1.0, (0.5, 0.75)), roads=(0, 2),
+               roofs=(0, 3), trees=(0, 12)),
 )
 
 
@@ -74,6 +76,28 @@ def smooth_noise(rng, size, cells):
     return rows[:, i0] * (1 - f)[None] + rows[:, i0 + 1] * f[None]
 
 
+def natural_hues(rng, n):
+    """``n`` hues (in turns) of the kinds seen from above: browns, yellows
+    and greens three times in four, else cyans and blues."""
+    return np.where(rng.random(n) < 0.75, rng.uniform(0.04, 0.33, n),
+                    rng.uniform(0.5, 0.66, n))
+
+
+def random_colours(rng, n, hue=None, hue_spread=0.04):
+    """``n`` RGB colours (float32, 0-255): hues of :func:`natural_hues`, or
+    within ``hue_spread`` of ``hue`` if given; saturation 0.15-0.55, value
+    0.3-0.8."""
+    h = natural_hues(rng, n) if hue is None else \
+        (hue + rng.uniform(-hue_spread, hue_spread, n)) % 1.0
+    s = rng.uniform(0.15, 0.55, n)
+    v = rng.uniform(0.3, 0.8, n)
+    # HSV to RGB, vectorised: channel k peaks at hue k/3
+    k = (np.array([5, 3, 1])[None] + h[:, None] * 6) % 6
+    rgb = v[:, None] * (1 - s[:, None] *
+                        np.clip(np.minimum(k, 4 - k), 0, 1))
+    return (rgb * 255).astype(np.float32)
+
+
 def scene_type(index):
     """The type of scene ``index``: ``SCENE_TYPES[index % 5]``."""
     return SCENE_TYPES[index % len(SCENE_TYPES)]
@@ -85,30 +109,32 @@ def make_scene(seed, index, size=128):
     Args:
         seed (int): Data set seed.
         index (int): Scene index; the scene depends only on (seed, index).
-        size (int): Side length in pixels.
+        size (int): Side length in pixels; element sizes scale with it
+            (they are given for 128 px).
 
     Returns:
         np.ndarray: uint8 RGB image of shape (size, size, 3).
     """
     layout = _LAYOUT[scene_type(index)]
     rng = np.random.default_rng([seed, index])
+    px = size / 128  # one pixel of a 128 px scene
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
 
-    # Field patchwork: parcels on a jittered grid, each with its colour and
-    # crop-row stripes at its own angle.
+    # Field patchwork: parcels on a jittered grid, colours around one random
+    # hue, each parcel with crop-row stripes at its own angle and period.
     n_split = rng.integers(2, 5)
     xs = np.sort(rng.integers(size // 8, size - size // 8, n_split - 1))
     ys = np.sort(rng.integers(size // 8, size - size // 8, n_split - 1))
     parcel = (np.searchsorted(xs, xx, side='right') * n_split +
               np.searchsorted(ys, yy, side='right'))
     n_parcel = n_split * n_split
-    colour = FIELD_COLOURS[rng.integers(0, len(FIELD_COLOURS), n_parcel)]
+    colour = random_colours(rng, n_parcel, natural_hues(rng, 1)[0])
     angle = rng.uniform(0, np.pi, n_parcel)[parcel]
-    period = rng.uniform(3, 8, n_parcel)[parcel]
+    period = rng.uniform(6, 14, n_parcel)[parcel] * px
     stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi /
                      period)
-    strength = rng.uniform(*layout['stripes'], n_parcel)[parcel]
-    img = colour[parcel] + (stripes * strength)[..., None]
+    contrast = rng.uniform(*layout['stripes'], n_parcel)[parcel]
+    img = colour[parcel] * (1 + stripes * contrast)[..., None]
 
     # Water: a smooth blob, nearly flat, covering a drawn share of the scene.
     p_water, (cover_lo, cover_hi) = layout['water']
@@ -116,48 +142,53 @@ def make_scene(seed, index, size=128):
         noise = smooth_noise(rng, size, int(rng.integers(2, 4)))
         level = np.quantile(noise, 1 - rng.uniform(cover_lo, cover_hi))
         water = noise > level
-        colour = WATER_COLOURS[rng.integers(0, len(WATER_COLOURS))]
-        img[water] = colour + rng.normal(0, 2, (int(water.sum()), 3))
+        img[water] = random_colours(rng, 1)[0] + rng.normal(
+            0, 2, (int(water.sum()), 3))
 
-    # Roads: straight bands at random angles.
+    # Roads: straight bands at random angles, one colour per scene.
+    road = random_colours(rng, 1)[0]
     for _ in range(rng.integers(*layout['roads'])):
         theta = rng.uniform(0, np.pi)
         offset = rng.uniform(-size / 3, size / 3)
         dist = np.abs((xx - size / 2) * np.sin(theta) -
                       (yy - size / 2) * np.cos(theta) - offset)
-        img[dist < rng.uniform(1.5, 3.5) * size / 128] = ROAD
+        img[dist < rng.uniform(1.5, 3) * px] = road
 
-    # Roofs: rectangles with a shadow offset down-right, around a centre.
+    # Roofs: rectangles with a shadow offset down-right, around a centre,
+    # in a few colours of the scene.
+    roof_colours = random_colours(rng, 3)
     cx, cy = rng.uniform(0.3, 0.7, 2) * size
     spread = size / 6 if layout['roofs'][1] < 10 else size / 3
+    shadow = max(1, round(3 * px))
     for _ in range(rng.integers(*layout['roofs'])):
-        w, h = rng.integers(max(2, size // 32), max(3, size // 8), 2)
+        w, h = np.maximum(1, (rng.uniform(6, 16, 2) * px).astype(int))
+        w, h = min(w, size - 1), min(h, size - 1)
         x0 = int(np.clip(cx + rng.normal(0, spread), 0, size - w))
         y0 = int(np.clip(cy + rng.normal(0, spread), 0, size - h))
-        img[y0 + 2:y0 + h + 2, x0 + 2:x0 + w + 2] *= 0.55
-        img[y0:y0 + h, x0:x0 + w] = ROOF_COLOURS[rng.integers(
-            0, len(ROOF_COLOURS))]
+        img[y0 + shadow:y0 + h + shadow, x0 + shadow:x0 + w + shadow] *= 0.5
+        img[y0:y0 + h, x0:x0 + w] = roof_colours[rng.integers(0, 3)]
 
-    # Trees: dark round crowns, clustered.
+    # Trees: round crowns of one random hue, clustered, each a little
+    # brighter or darker, with a shadow.
     n_tree = int(rng.integers(*layout['trees']))
     if n_tree:
-        spread = size / 5 if n_tree < 50 else size / 2.5
+        spread = size / 6 if n_tree < 50 else size / 2.5
         tx = np.clip(rng.normal(rng.uniform(0.2, 0.8) * size, spread,
                                 n_tree), 0, size - 1)
         ty = np.clip(rng.normal(rng.uniform(0.2, 0.8) * size, spread,
                                 n_tree), 0, size - 1)
-        r = rng.uniform(1.5, 3.5, n_tree) * size / 128
-        crown = np.zeros((size, size), bool)
+        r = rng.uniform(3, 5.5, n_tree) * px
+        shade = rng.uniform(0.75, 1.25, n_tree).astype(np.float32)
+        base = random_colours(rng, 1)[0]
         for lo in range(0, n_tree, 64):  # bounded memory for big forests
             sl = slice(lo, lo + 64)
             d2 = ((xx[..., None] - tx[sl])**2 +
                   (yy[..., None] - ty[sl])**2) / r[sl]**2
-            crown |= d2.min(-1) < 1
-        colour = TREE_COLOURS[rng.integers(0, len(TREE_COLOURS))]
-        img[crown] = colour * (0.8 + 0.4 * rng.random((int(crown.sum()), 1)))
+            near = d2.argmin(-1)
+            crown = d2.min(-1) < 1
+            img[crown] = base * shade[sl][near[crown], None]
 
-    # Illumination: a global brightness and colour cast per scene, so that
-    # the mean colour alone does not tell the types apart.
+    # Illumination: a global brightness and colour cast per scene.
     img *= rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3)
     img += rng.normal(0, 3, img.shape)  # sensor noise
     return np.clip(img, 0, 255).astype(np.uint8)

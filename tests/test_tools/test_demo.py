@@ -29,6 +29,7 @@ def test_demo_prints_knn_and_writes_png(tool, tmp_path):
                      out)
     assert rows['encoder at initialisation'][0] == round(
         float(init.group(1)), 1)
+    assert 'chance: 20.0 (5 scene types' in out
     ckpt = re.search(r'^checkpoint: (\S+)', out, re.M).group(1)
     assert ckpt.endswith('epoch_2.pth')
     png = re.search(r'^picture: +(\S+)', out, re.M).group(1)
