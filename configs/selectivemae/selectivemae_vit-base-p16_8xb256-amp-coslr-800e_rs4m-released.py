@@ -73,7 +73,7 @@ optim_wrapper = dict(
     # (cls and mask tokens included: no names exempted); the fixed position
     # embeddings are not trained
     constructor='DecayGroupsOptimWrapperConstructor',
-    paramwise_cfg=dict(_delete_=True, no_decay_names=()))
+    paramwise_cfg=dict(no_decay_names=()))
 # engine_pretrain.py / util/lr_sched.py: per iteration, linear warm-up from 0,
 # then half-cycle cosine to min_lr = 0 (main_pretrain.py default)
 param_scheduler = [
