@@ -32,12 +32,10 @@ COMPONENTS = ('richness', 'selection', 'encoder', 'decoder', 'loss',
 # (component, attribute path of the method labelled with it) per model
 # type; 'selection' is PSTS without its richness scorer.
 _LABELS = {
-    'SelectiveMAE': (('encoder', 'backbone.embed'),
-                     ('richness', 'selector.scorer.forward'),
-                     ('psts', 'selector.forward'),
-                     ('encoder', 'backbone.encode'),
-                     ('decoder', 'neck.forward'),
-                     ('loss', 'head.per_sample_loss')),
+    'SelectiveMAE':
+    (('encoder', 'backbone.embed'), ('richness', 'selector.scorer.forward'),
+     ('psts', 'selector.forward'), ('encoder', 'backbone.encode'),
+     ('decoder', 'neck.forward'), ('loss', 'head.per_sample_loss')),
     'MAE': (('encoder', 'backbone.forward'), ('decoder', 'neck.forward'),
             ('loss', 'head.loss')),
 }
@@ -87,8 +85,8 @@ def model_config(path: str,
         neck['img_size'] = img_size
     else:
         neck['num_patches'] = (img_size // patch_size)**2
-    for key, value in (('decoder_depth', decoder_depth),
-                       ('decoder_embed_dim', decoder_dim),
+    for key, value in (('decoder_depth', decoder_depth), ('decoder_embed_dim',
+                                                          decoder_dim),
                        ('decoder_num_heads', decoder_heads)):
         if value is not None:
             neck[key] = value
@@ -148,7 +146,8 @@ def build_optim_wrapper(model: nn.Module,
         cfg = _wrapper_type(dtype)
         if cfg['type'] == 'OptimWrapper':
             return OptimWrapper(optimizer)
-        return OPTIM_WRAPPERS.build(cfg, default_args=dict(optimizer=optimizer))
+        return OPTIM_WRAPPERS.build(
+            cfg, default_args=dict(optimizer=optimizer))
     if config_wrapper is None:
         raise ValueError("optimizer mode 'config' needs the config's "
                          'optim_wrapper')
@@ -429,8 +428,8 @@ def profile_components(model: nn.Module,
 
     device = inputs.device
     use_cuda = device.type == 'cuda'
-    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
-                                     if use_cuda else [])
+    acts = [ProfilerActivity.CPU
+            ] + ([ProfilerActivity.CUDA] if use_cuda else [])
     kind = _model_kind(model)
     per_step: List[dict] = []
     table = None
@@ -452,8 +451,8 @@ def profile_components(model: nn.Module,
                 events[e.key.split(':', 1)[1]] = t / 1e3
         ms = {c: events.get(c) for c in COMPONENTS}
         if kind == 'SelectiveMAE':
-            ms['selection'] = (events.get('psts', 0.) -
-                               (events.get('richness') or 0.))
+            ms['selection'] = (
+                events.get('psts', 0.) - (events.get('richness') or 0.))
         step = events['step']
         ms['other'] = max(step - sum(v for v in ms.values() if v), 0.)
         ms['step'] = step
@@ -470,8 +469,10 @@ def profile_components(model: nn.Module,
     }
     step_ms = statistics.median(s['step'] for s in per_step)
     out = dict(
-        ms={k: (None if v is None else round(v, 2))
-            for k, v in med.items()},
+        ms={
+            k: (None if v is None else round(v, 2))
+            for k, v in med.items()
+        },
         step_ms=round(step_ms, 2),
         share={
             k: (None if v is None else round(v / step_ms, 4))

@@ -31,9 +31,9 @@ def transformer_blocks(model: nn.Module) -> List[tuple]:
     return out
 
 
-def compile_encoder_decoder(model: nn.Module,
-                            compile_cfg: Optional[Union[bool, dict]] = True
-                            ) -> List[str]:
+def compile_encoder_decoder(
+        model: nn.Module,
+        compile_cfg: Optional[Union[bool, dict]] = True) -> List[str]:
     """Compile every encoder and decoder block of ``model`` in place.
 
     Args:

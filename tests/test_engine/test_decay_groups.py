@@ -16,8 +16,9 @@ from mmpretrain.structures import DataSample
 from selective_mae.engine.optimizers import decay_groups
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-SCHEDULE = osp.join(REPO, 'configs/_base_/schedules/'
-                    'rs4m_adamw-bf16_coslr-800e.py')
+SCHEDULE = osp.join(
+    REPO, 'configs/_base_/schedules/'
+    'rs4m_adamw-bf16_coslr-800e.py')
 TINY_VIT = dict(
     embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=128)
 SELECTIVE = dict(
@@ -26,19 +27,35 @@ SELECTIVE = dict(
         type='SelectiveMAEViT', arch=TINY_VIT, img_size=32, patch_size=8),
     selector=dict(type='PSTS', mask_ratio=0.75, recon_ratio=0.25),
     neck=dict(
-        type='CrossAttentionDecoder', img_size=32, patch_size=8,
-        embed_dim=64, decoder_embed_dim=32, decoder_depth=2,
+        type='CrossAttentionDecoder',
+        img_size=32,
+        patch_size=8,
+        embed_dim=64,
+        decoder_embed_dim=32,
+        decoder_depth=2,
         decoder_num_heads=4),
     head=dict(type='SelectiveMAEPretrainHead', norm_pix=True, patch_size=8))
 MAE = dict(
     type='MAE',
-    backbone=dict(type='MAEViT', arch=TINY_VIT, img_size=32, patch_size=8,
-                  mask_ratio=0.75),
-    neck=dict(type='MAEPretrainDecoder', num_patches=16, patch_size=8,
-              embed_dim=64, decoder_embed_dim=32, decoder_depth=2,
-              decoder_num_heads=4),
-    head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=8,
-              loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+    backbone=dict(
+        type='MAEViT',
+        arch=TINY_VIT,
+        img_size=32,
+        patch_size=8,
+        mask_ratio=0.75),
+    neck=dict(
+        type='MAEPretrainDecoder',
+        num_patches=16,
+        patch_size=8,
+        embed_dim=64,
+        decoder_embed_dim=32,
+        decoder_depth=2,
+        decoder_num_heads=4),
+    head=dict(
+        type='MAEPretrainHead',
+        norm_pix=True,
+        patch_size=8,
+        loss=dict(type='PixelReconstructionLoss', criterion='L2')))
 
 
 def _model(cfg):
@@ -62,8 +79,8 @@ def _expected_no_decay(model):
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        if p.ndim == 1 or name.rsplit('.', 1)[-1] in ('pos_embed', 'cls_token',
-                                                      'mask_token'):
+        if p.ndim == 1 or name.rsplit(
+                '.', 1)[-1] in ('pos_embed', 'cls_token', 'mask_token'):
             out.add(name)
     return out
 
@@ -96,15 +113,18 @@ def test_previous_custom_keys_decayed_decoder_norm():
     old = dict(
         type='OptimWrapper',
         optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
-        paramwise_cfg=dict(custom_keys={
-            k: dict(decay_mult=0.)
-            for k in ('ln', 'bias', 'pos_embed', 'mask_token', 'cls_token')
-        }))
+        paramwise_cfg=dict(
+            custom_keys={
+                k: dict(decay_mult=0.)
+                for k in ('ln', 'bias', 'pos_embed', 'mask_token', 'cls_token')
+            }))
     groups = build_optim_wrapper(model, old).optimizer.param_groups
     assert len(groups) > 20  # one group per parameter
     norm = model.neck.decoder_norm.weight
-    assert [g['weight_decay'] for g in groups
-            if any(p is norm for p in g['params'])] == [0.05]
+    assert [
+        g['weight_decay'] for g in groups
+        if any(p is norm for p in g['params'])
+    ] == [0.05]
 
 
 def test_fused_where_supported_else_foreach(monkeypatch):
@@ -137,8 +157,7 @@ def test_timm_rule_and_bad_keys():
 def _batch(n=2):
     g = torch.Generator().manual_seed(0)
     imgs = torch.rand(n, 3, 32, 32, generator=g) * 255
-    return dict(inputs=imgs,
-                data_samples=[DataSample() for _ in range(n)])
+    return dict(inputs=imgs, data_samples=[DataSample() for _ in range(n)])
 
 
 def _count_host_syncs(fn):
@@ -162,9 +181,14 @@ def _count_host_syncs(fn):
 
 
 def test_bf16_step_without_scaler_has_no_host_sync():
-    model = _model(dict(SELECTIVE, data_preprocessor=dict(
-        type='SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375], to_rgb=False)))
+    model = _model(
+        dict(
+            SELECTIVE,
+            data_preprocessor=dict(
+                type='SelfSupDataPreprocessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                to_rgb=False)))
     wrapper = build_optim_wrapper(model, _schedule_wrapper())
     assert type(wrapper).__name__ == 'BF16OptimWrapper'
     data = _batch()

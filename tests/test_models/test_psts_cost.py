@@ -8,8 +8,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from selective_mae.models.necks.psts import PSTS
 
-MATMULS = ('aten.bmm', 'aten.mm', 'aten.matmul', 'aten.baddbmm',
-           'aten.addmm')
+MATMULS = ('aten.bmm', 'aten.mm', 'aten.matmul', 'aten.baddbmm', 'aten.addmm')
 
 
 class CountMatmuls(TorchDispatchMode):
@@ -28,8 +27,8 @@ class CountMatmuls(TorchDispatchMode):
 
 def _batch(n=4, L=64, dim=16, seed=0):
     g = torch.Generator().manual_seed(seed)
-    return (torch.randn(n, 3, 64, 64, generator=g),
-            torch.randn(n, L, dim, generator=g))
+    return (torch.randn(n, 3, 64, 64,
+                        generator=g), torch.randn(n, L, dim, generator=g))
 
 
 def _reference_forward(psts, imgs, tokens, patch, sample_ids):
@@ -51,8 +50,9 @@ def _reference_forward(psts, imgs, tokens, patch, sample_ids):
         for mode, n in psts.round_shares(k):
             if n == 0:
                 continue
-            key = (sim if mode == 'near' else
-                   -sim if mode == 'far' else psts._uniform(sim))
+            key = (
+                sim if mode == 'near' else
+                -sim if mode == 'far' else psts._uniform(sim))
             ids = key.masked_fill(selected, neg_inf).topk(n, dim=1).indices
             selected.scatter_(1, ids, 1)
             chosen.append(ids)

@@ -27,8 +27,12 @@ TINY = dict(
         patch_size=8),
     selector=dict(type='PSTS', mask_ratio=0.75, recon_ratio=0.25),
     neck=dict(
-        type='CrossAttentionDecoder', img_size=32, patch_size=8,
-        embed_dim=64, decoder_embed_dim=32, decoder_depth=2,
+        type='CrossAttentionDecoder',
+        img_size=32,
+        patch_size=8,
+        embed_dim=64,
+        decoder_embed_dim=32,
+        decoder_depth=2,
         decoder_num_heads=4),
     head=dict(type='SelectiveMAEPretrainHead', norm_pix=True, patch_size=8))
 
@@ -73,14 +77,25 @@ def test_buffers_are_constant_through_a_training_step():
     assert cfg.model_wrapper_cfg.broadcast_buffers is False
     mae = dict(
         type='MAE',
-        backbone=dict(type='MAEViT', arch=TINY['backbone']['arch'],
-                      img_size=32, patch_size=8, mask_ratio=0.75),
-        neck=dict(type='MAEPretrainDecoder', num_patches=16, patch_size=8,
-                  embed_dim=64, decoder_embed_dim=32, decoder_depth=1,
-                  decoder_num_heads=4),
-        head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=8,
-                  loss=dict(type='PixelReconstructionLoss',
-                            criterion='L2')))
+        backbone=dict(
+            type='MAEViT',
+            arch=TINY['backbone']['arch'],
+            img_size=32,
+            patch_size=8,
+            mask_ratio=0.75),
+        neck=dict(
+            type='MAEPretrainDecoder',
+            num_patches=16,
+            patch_size=8,
+            embed_dim=64,
+            decoder_embed_dim=32,
+            decoder_depth=1,
+            decoder_num_heads=4),
+        head=dict(
+            type='MAEPretrainHead',
+            norm_pix=True,
+            patch_size=8,
+            loss=dict(type='PixelReconstructionLoss', criterion='L2')))
     for model_cfg in (TINY, mae):
         model = _build(model_cfg)
         before = {k: v.clone() for k, v in model.named_buffers()}
@@ -108,8 +123,9 @@ def test_compile_of_encoder_and_decoder_blocks_trains_without_recompiles():
         'neck.decoder_blocks.1'
     ]
     x = torch.randn(2, 3, 32, 32)
-    opts = [torch.optim.AdamW(m.parameters(), lr=1e-3)
-            for m in (eager, compiled)]
+    opts = [
+        torch.optim.AdamW(m.parameters(), lr=1e-3) for m in (eager, compiled)
+    ]
     frames = []
     for step, t in enumerate((0., 0.36, 0.5, 0.74, 0.9)):  # every stage
         losses = []
@@ -121,8 +137,7 @@ def test_compile_of_encoder_and_decoder_blocks_trains_without_recompiles():
             opt.step()
             opt.zero_grad()
             losses.append(loss.detach())
-        torch.testing.assert_close(losses[0], losses[1], rtol=1e-4,
-                                   atol=1e-5)
+        torch.testing.assert_close(losses[0], losses[1], rtol=1e-4, atol=1e-5)
         frames.append(counter.frame_count)
     # the graphs of the blocks (a few per block: mmcv's DropPath breaks
     # them) are compiled in the first step; the curriculum (PSTS, eager)

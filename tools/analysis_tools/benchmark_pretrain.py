@@ -47,9 +47,9 @@ if ROOT not in sys.path:  # the package of this repository, uninstalled
 
 from selective_mae.benchmark.pretrain_step import (  # noqa: E402,F401
     COMPONENTS, DTYPES, OPTIM_MODES, MemoryProbe, build_model,
-    build_optim_wrapper, config_optim_wrapper, count_flops,
-    describe_optimizer, model_config, profile_components, random_batch,
-    sdpa_flop_jit, state_bytes, time_loaders, time_steps)
+    build_optim_wrapper, config_optim_wrapper, count_flops, describe_optimizer,
+    model_config, profile_components, random_batch, sdpa_flop_jit, state_bytes,
+    time_loaders, time_steps)
 
 DEFAULT_MAE_CFG = osp.join(ROOT, 'configs', 'mae',
                            'mae_vit-base-p16_8xb256-amp-coslr-800e_rs4m.py')
@@ -261,8 +261,8 @@ def summarise(args, runs, flops, loader, info, components, load_end):
     for name in names:
         row = dict(by_mode[primary][name])
         row.update(
-            forward_gmacs_per_image=(round(flops[name][0] / 1e9, 4)
-                                     if name in flops else None),
+            forward_gmacs_per_image=(round(flops[name][0] /
+                                           1e9, 4) if name in flops else None),
             forward_gmacs_by_module=({
                 k: round(v / 1e9, 4)
                 for k, v in flops[name][1].items()
@@ -288,8 +288,8 @@ def summarise(args, runs, flops, loader, info, components, load_end):
     mae_f = models['MAE']['forward_gmacs_per_image']
     sel_f = models['SelectiveMAE']['forward_gmacs_per_image']
     ratios.update(
-        flops=_ratio(mae_f, sel_f), mae_over_selectivemae_flops=_ratio(
-            sel_f, mae_f))
+        flops=_ratio(mae_f, sel_f),
+        mae_over_selectivemae_flops=_ratio(sel_f, mae_f))
     cuda = torch.device(args.device).type == 'cuda'
     memory_kind = ('this model\'s weights, gradients and optimizer state '
                    'plus the step\'s peak of torch.cuda.max_memory_allocated '
@@ -340,8 +340,7 @@ def summarise(args, runs, flops, loader, info, components, load_end):
     if loader:
         fastest = max(r['images_per_s'] for r in models.values())
         out['bottleneck'] = {
-            decode: ('data loader'
-                     if r['images_per_s'] < fastest else 'model')
+            decode: ('data loader' if r['images_per_s'] < fastest else 'model')
             for decode, r in loader.items()
         }
     return out
@@ -374,14 +373,15 @@ def to_markdown(res):
     for mode, rows in res['runs'].items():
         for name in names:
             r = rows[name]
-            ratio = res['ratios_by_mode'][mode].get(name, {})
+            ratio = res['ratios_by_mode'][mode].get(
+                name, dict(speedup_images_per_s=1., peak_mem=1.))
             o = r['optimizer']
             lines.append(
                 f"| {mode} | {name} | {_fmt(r['step_time_ms'], 1)} | "
                 f"{_fmt(r['images_per_s'])} | "
-                f"{_fmt(ratio.get('speedup_images_per_s'), 2) + 'x' if ratio else '1.00x'} | "  # noqa: E501
+                f"{_fmt(ratio['speedup_images_per_s'])}x | "
                 f"{_fmt(r['peak_mem_mib'], 1)} | "
-                f"{_fmt(ratio.get('peak_mem'), 3) if ratio else '1.000'} | "
+                f"{_fmt(ratio['peak_mem'], 3)} | "
                 f"{o['wrapper']}, {o['optimizer']} {o['implementation']}, "
                 f"{o['param_groups']} groups |")
     lines += [
@@ -414,11 +414,11 @@ def to_markdown(res):
             cells = []
             for name in comp:
                 ms, share = comp[name]['ms'][key], comp[name]['share'][key]
-                cells.append('-' if ms is None else
-                             f'{ms:.1f} ({share:.1%})')
+                cells.append('-' if ms is None else f'{ms:.1f} ({share:.1%})')
             lines.append(f'| {key} | ' + ' | '.join(cells) + ' |')
-        lines.append('| step (profiled) | ' + ' | '.join(
-            f"{comp[n]['step_ms']:.1f}" for n in comp) + ' |')
+        lines.append('| step (profiled) | ' +
+                     ' | '.join(f"{comp[n]['step_ms']:.1f}"
+                                for n in comp) + ' |')
         if 'richness_selection_share' in res:
             lines += [
                 '', 'SelectiveMAE richness + selection: '
@@ -518,8 +518,10 @@ def main(argv=None):
     if not args.no_flops:
         for name, model in models.items():
             flops[name] = count_flops(model, args.img_size, device)
-            print(f'{name}: {flops[name][0] / 1e9:.3f} GMACs / image '
-                  '(forward)', flush=True)
+            print(
+                f'{name}: {flops[name][0] / 1e9:.3f} GMACs / image '
+                '(forward)',
+                flush=True)
     if args.compile:
         for model in models.values():
             compile_encoder_decoder(model, dict(backend=args.compile))
@@ -538,18 +540,22 @@ def main(argv=None):
                              args.repeats)
         for name, (_, wrapper) in entries.items():
             timings[name]['optimizer'] = describe_optimizer(wrapper)
-            print(f'{mode:>6} {name}: {timings[name]["step_ms"]:.1f} ms/step'
-                  f' ({timings[name]["optimizer"]["param_groups"]} groups)',
-                  flush=True)
+            print(
+                f'{mode:>6} {name}: {timings[name]["step_ms"]:.1f} ms/step'
+                f' ({timings[name]["optimizer"]["param_groups"]} groups)',
+                flush=True)
         runs[mode] = timings
         if i == 0 and args.profile_steps:
             for name, (model, wrapper) in entries.items():
-                components[name] = profile_components(
-                    model, wrapper, inputs, samples, args.profile_steps,
-                    args.top_ops)
+                components[name] = profile_components(model, wrapper, inputs,
+                                                      samples,
+                                                      args.profile_steps,
+                                                      args.top_ops)
                 if args.top_ops:
-                    top_ops += [f'### {name}', '', '```',
-                                components[name].pop('top_ops'), '```', '']
+                    top_ops += [
+                        f'### {name}', '', '```',
+                        components[name].pop('top_ops'), '```', ''
+                    ]
         for model, wrapper in entries.values():
             wrapper.optimizer.zero_grad(set_to_none=True)
         del entries

@@ -27,7 +27,8 @@ NO_DECAY_NAMES = ('pos_embed', 'cls_token', 'mask_token', 'decoder_pos_embed',
 MULTI_TENSOR = ('Adam', 'AdamW')
 
 
-def no_weight_decay(name: str, param: torch.Tensor,
+def no_weight_decay(name: str,
+                    param: torch.Tensor,
                     names: Sequence[str] = NO_DECAY_NAMES) -> bool:
     """Whether a parameter gets no weight decay: THE rule of the pretraining
     schedules.
@@ -52,9 +53,10 @@ def no_weight_decay(name: str, param: torch.Tensor,
     return any(part in names for part in name.split('.'))
 
 
-def split_decay(model: nn.Module, names: Sequence[str] = NO_DECAY_NAMES
-                ) -> Tuple[List[Tuple[str, nn.Parameter]], List[Tuple[
-                    str, nn.Parameter]]]:
+def split_decay(
+    model: nn.Module,
+    names: Sequence[str] = NO_DECAY_NAMES
+) -> Tuple[List[Tuple[str, nn.Parameter]], List[Tuple[str, nn.Parameter]]]:
     """``(decay, no_decay)`` lists of ``(name, param)``, trainable
     parameters only, in the model's order."""
     decay, no_decay = [], []
@@ -122,14 +124,13 @@ class DecayGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         decay, no_decay = split_decay(model, self.no_decay_names)
         groups = [dict(params=[p for _, p in decay])]
         if no_decay:
-            groups.append(dict(params=[p for _, p in no_decay],
-                               weight_decay=0.))
+            groups.append(
+                dict(params=[p for _, p in no_decay], weight_decay=0.))
         optimizer_cfg['params'] = groups
         kind = optimizer_cfg.get('type')
         kind = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
-        if kind.split('.')[-1] in MULTI_TENSOR and not {
-                'fused', 'foreach'
-        } & set(optimizer_cfg):
+        if kind.split('.')[-1] in MULTI_TENSOR and not {'fused', 'foreach'
+                                                        } & set(optimizer_cfg):
             params = [p for _, p in decay + no_decay]
             if fused_supported(params):
                 optimizer_cfg['fused'] = True
@@ -138,7 +139,6 @@ class DecayGroupsOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         optimizer = OPTIMIZERS.build(optimizer_cfg)
         MMLogger.get_current_instance().debug(
             f'{type(self).__name__}: {len(decay)} tensors with weight decay, '
-            f'{len(no_decay)} without: '
-            + ', '.join(n for n, _ in no_decay))
+            f'{len(no_decay)} without: ' + ', '.join(n for n, _ in no_decay))
         return OPTIM_WRAPPERS.build(
             wrapper_cfg, default_args=dict(optimizer=optimizer))
