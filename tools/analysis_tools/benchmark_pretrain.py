@@ -239,7 +239,8 @@ def _ratio(a, b):
     return None if a in (None, 0) or b is None else round(b / a, 3)
 
 
-def summarise(args, runs, flops, loader, info, components, load_end):
+def summarise(args, runs, flops, loader, info, components, machine,
+              load_end):
     """The JSON result (see the tests for its keys)."""
     names = list(info)
     primary = args.optim[0]
@@ -295,7 +296,7 @@ def summarise(args, runs, flops, loader, info, components, load_end):
                    'plus the step\'s peak of torch.cuda.max_memory_allocated '
                    'above what was allocated before it' if cuda else
                    'process peak RSS during the step minus RSS before it')
-    machine = machine_description(args.device)
+    machine = dict(machine)
     machine['load_avg_1min_end'] = load_end
     out = dict(
         command='python tools/analysis_tools/benchmark_pretrain.py ' +
@@ -497,6 +498,7 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     MMLogger.get_current_instance().setLevel(logging.WARNING)
+    machine = machine_description(args.device)  # load at the start
     paths = config_paths(args)
     cfgs = dict(zip(paths, model_cfgs(args)))
     models, info = {}, {}
@@ -578,7 +580,8 @@ def main(argv=None):
         load_end = round(os.getloadavg()[0], 2)
     except OSError:
         load_end = None
-    res = summarise(args, runs, flops, loader, info, components, load_end)
+    res = summarise(args, runs, flops, loader, info, components, machine,
+                    load_end)
     os.makedirs(args.out_dir, exist_ok=True)
     md = to_markdown(res)
     with open(osp.join(args.out_dir, 'benchmark.json'), 'w') as f:
