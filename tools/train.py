@@ -185,6 +185,8 @@ def main(argv=None):
     from selective_mae.utils.config_checks import (check_config,
                                                      config_key_errors)
     from selective_mae.utils.dist import setup_cpu_distributed
+    from selective_mae.utils.regional_compile import (compile_encoder_decoder,
+                                                      take_compile_key)
 
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
@@ -195,12 +197,20 @@ def main(argv=None):
     except ResumeError as e:
         _error(e)
     setup_cpu_distributed(cfg, args.launcher)
+    # mmengine's `compile` key: the encoder and decoder blocks, not the
+    # whole train_step (docs/pretrain.md, "torch.compile")
+    compile_cfg = take_compile_key(cfg)
 
     with config_key_errors(cfg):
         if 'runner_type' not in cfg:
             runner = Runner.from_cfg(cfg)
         else:
             runner = RUNNERS.build(cfg)
+        if compile_cfg:
+            names = compile_encoder_decoder(runner.model, compile_cfg)
+            runner.logger.info(
+                f'torch.compile({compile_cfg}) of {len(names)} encoder and '
+                'decoder blocks; the first iterations are slow')
         for line in changes:
             runner.logger.info(f'Safe training: {line}')
         for line in notes:

@@ -15,3 +15,10 @@ default_hooks = dict(
     finite_loss=dict(type='FiniteLossHook'))
 randomness = dict(seed=0, diff_rank_seed=True)
 resume = True
+# DDP need not broadcast buffers every forward: the pretraining models'
+# buffers are constants (the HOG Sobel kernel, the decoder's sin-cos table),
+# never changed by a step, and they have no BatchNorm (mmengine's default
+# wrapper also passes broadcast_buffers=False; this keeps it when a config
+# sets other wrapper options).
+model_wrapper_cfg = dict(
+    type='MMDistributedDataParallel', broadcast_buffers=False)

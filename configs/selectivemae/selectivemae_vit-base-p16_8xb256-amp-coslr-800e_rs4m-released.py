@@ -78,14 +78,12 @@ optim_wrapper = dict(
     # --weight_decay 0.05
     optimizer=dict(
         type='AdamW', lr=lr, betas=(0.9, 0.95), weight_decay=0.05),
-    # main_pretrain.py: timm param_groups_weight_decay: no weight decay on
-    # 1-D parameters and biases, decay on everything else (cls and mask
-    # tokens included); the fixed position embeddings are not trained
-    paramwise_cfg=dict(
-        _delete_=True,
-        norm_decay_mult=0.,
-        bias_decay_mult=0.,
-        flat_decay_mult=0.))
+    # main_pretrain.py: timm param_groups_weight_decay: two groups, no
+    # weight decay on 1-D parameters and biases, decay on everything else
+    # (cls and mask tokens included: no names exempted); the fixed position
+    # embeddings are not trained
+    constructor='DecayGroupsOptimWrapperConstructor',
+    paramwise_cfg=dict(no_decay_names=()))
 # engine_pretrain.py / util/lr_sched.py: per iteration, linear warm-up from 0,
 # then half-cycle cosine to min_lr = 0 (main_pretrain.py default)
 param_scheduler = [

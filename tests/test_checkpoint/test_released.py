@@ -289,6 +289,7 @@ def test_load_from_continues_pretraining_and_feeds_downstream(
     # the released recipe's groups on a plain (CPU) optimizer wrapper
     optim_cfg = dict(
         type='OptimWrapper',
+        constructor=cfg.optim_wrapper.constructor,
         optimizer=cfg.optim_wrapper.optimizer,
         paramwise_cfg=cfg.optim_wrapper.paramwise_cfg)
     optim = build_optim_wrapper(model, optim_cfg)

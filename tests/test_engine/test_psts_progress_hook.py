@@ -140,3 +140,37 @@ def test_epoch_progress_follows_a_shortened_epoch():
     runner.max_iters = 40
     assert PSTSProgressHook.progress(runner, 3) == pytest.approx(
         (2 + 3 / 5) / 4)
+
+
+def test_selectors_are_looked_up_once_not_every_iteration():
+    """The hook used to walk ``model.modules()`` every iteration."""
+    from mmengine.runner import IterBasedTrainLoop
+
+    class Stub:
+        pass
+
+    model = ToyModel()
+    calls = []
+    walk = model.modules
+
+    def counting_modules():
+        calls.append(1)
+        return walk()
+
+    model.modules = counting_modules
+    loop = object.__new__(IterBasedTrainLoop)
+    runner = Stub()
+    runner.model, runner.train_loop, runner.seed = model, loop, 7
+    runner.iter, runner.max_iters = 0, 10
+    hook = PSTSProgressHook()
+    hook.before_train(runner)
+    for i in range(10):
+        runner.iter = i
+        hook.before_train_iter(runner, i)
+        assert model.selector.progress == pytest.approx(i / 10)
+        assert model.selector._noise_key == (7, i)
+    assert len(calls) == 1
+    # a different model (e.g. rebuilt) is looked up afresh
+    runner.model = ToyModel()
+    hook.before_train_iter(runner, 3)
+    assert runner.model.selector.progress == pytest.approx(0.9)

@@ -91,7 +91,8 @@ def test_rs4m_recipe(path):
     assert (selector.mask_ratio, selector.recon_ratio) == (0.85, 0.25)
     assert cfg.train_dataloader.batch_size == 256
     optim = cfg.optim_wrapper
-    assert optim.type == 'AmpOptimWrapper' and optim.dtype == 'bfloat16'
+    assert optim.type == 'BF16OptimWrapper'  # bf16, no loss scaler
+    assert optim.constructor == 'DecayGroupsOptimWrapperConstructor'
     assert optim.optimizer.lr == pytest.approx(1.5e-4 * 2048 / 256 *
                                                (0.25 / 0.85))
     assert optim.optimizer.betas == (0.9, 0.95)

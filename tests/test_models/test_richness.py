@@ -85,3 +85,80 @@ def test_bad_arguments_raise():
         HOGRichness()(torch.zeros(1, 3, 30, 32), 8)
     with pytest.raises(ValueError, match='cell_size'):
         HOGRichness(cell_size=8)(torch.zeros(1, 3, 32, 32), 4)
+
+
+def _previous_cell_hist(scorer, imgs):
+    """The formulation before the flat accumulator: a grouped Sobel
+    convolution, a full-resolution [B, nbins, H, W] histogram of int64
+    bins, then cell sums."""
+    import torch.nn.functional as F
+    B, C, H, W = imgs.shape
+    x = F.pad(imgs.float(), (1, 1, 1, 1), mode='replicate')
+    sobel_x = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
+    kernel = torch.stack([sobel_x, sobel_x.t()])[:, None].repeat(C, 1, 1, 1)
+    grad = F.conv2d(x, kernel, groups=C).view(B, C, 2, H, W)
+    gx, gy = grad.unbind(2)
+    magnitude = torch.hypot(gx, gy)
+    angle = torch.atan2(gy, gx).remainder(math.pi)
+    bins = (angle * (scorer.nbins / math.pi)).long().clamp_(
+        max=scorer.nbins - 1)
+    hist = magnitude.new_zeros(B, scorer.nbins, H, W)
+    hist.scatter_add_(1, bins, magnitude)
+    c = scorer.cell_size
+    return F.avg_pool2d(hist, c) * c**2
+
+
+def test_flat_accumulator_gives_the_previous_numbers():
+    torch.manual_seed(0)
+    imgs = torch.randn(3, 3, 64, 96) * 50 + 100
+    imgs[0, :, :16] = 7.  # flat rows: zero gradients, bin 0
+    scorer = HOGRichness()
+    torch.testing.assert_close(
+        scorer.cell_histograms(imgs), _previous_cell_hist(scorer, imgs),
+        rtol=1e-5, atol=1e-4)
+    ref = _previous_cell_hist(scorer, imgs).norm(dim=1, keepdim=True)
+    ref = torch.nn.functional.avg_pool2d(ref, 2).flatten(1)
+    torch.testing.assert_close(
+        scorer.raw_scores(imgs, 16), ref, rtol=1e-5, atol=1e-4)
+
+
+def test_no_full_resolution_histogram_or_int64_bin_map():
+    """The big intermediates of the previous formulation are gone: nothing
+    of B * nbins * H * W elements, no int64 tensor of one per pixel."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Record(TorchDispatchMode):
+
+        def __init__(self):
+            super().__init__()
+            self.outputs = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in (out if isinstance(out, (tuple, list)) else (out, )):
+                if isinstance(t, torch.Tensor):
+                    self.outputs.append((str(func), t.dtype, t.numel()))
+            return out
+
+    B, C, H, W = 2, 3, 64, 64
+    imgs = torch.randn(B, C, H, W)
+    scorer = HOGRichness()
+    with Record() as rec:
+        scorer(imgs, 16)
+    assert rec.outputs
+    assert max(n for _, _, n in rec.outputs) < B * 9 * H * W
+    big_int64 = [(f, n) for f, d, n in rec.outputs
+                 if d == torch.int64 and n >= H * W]
+    assert not big_int64, big_int64
+
+
+def test_nan_input_does_not_index_out_of_range():
+    imgs = torch.randn(2, 3, 32, 32)
+    imgs[0, 1, 5, 7] = float('nan')
+    imgs[1, 0, 9, 9] = float('inf')
+    scorer = HOGRichness()
+    hist = scorer.cell_histograms(imgs)  # used to raise (index out of range)
+    assert hist.shape == (2, 9, 4, 4)
+    # the bad values reach only the cells around them
+    assert torch.isfinite(hist[:, :, 2:]).all()
+    assert not torch.isfinite(hist[0, :, :2]).all()

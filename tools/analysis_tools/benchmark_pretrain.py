@@ -3,44 +3,34 @@
 Both models are built from their own configs with the same encoder (ViT
 size, image size, patch size) and timed side by side in one process::
 
-    python tools/analysis_tools/benchmark_pretrain.py --arch b --batch 8 \
-        --device cpu --dtype fp32 --repeats 5 --warmup 2 \
+    OMP_NUM_THREADS=2 python tools/analysis_tools/benchmark_pretrain.py \
+        --arch b --batch 8 --device cpu --dtype fp32 --repeats 5 --warmup 2 \
         --out-dir work_dirs/benchmark/vit-b_cpu
 
-    # GPU, bf16 autocast, with the data loader timed on a data set:
+    # GPU, bf16, with and without torch.compile, and the data path with
+    # both decode paths at 16 workers:
     python tools/analysis_tools/benchmark_pretrain.py --arch b --batch 256 \
-        --device cuda --dtype bf16 --data-root data/rs4m --workers 10
+        --device cuda --dtype bf16 --data-root data/rs4m --workers 16
 
-A step is forward of the training loss, backward and an AdamW step, on a
-fixed batch of random images already on the device (model time only). Steps
-of the two models alternate (MAE then SelectiveMAE, then the other order),
-so load changes on a shared machine hit both alike; warm-up steps are not
-timed and the median of ``--repeats`` timed steps is reported.
+The measurement is :mod:`selective_mae.benchmark.pretrain_step` (what a
+step is, how it is timed, profiled and its memory measured); this tool
+parses arguments and reports: a table on stdout, ``benchmark.json``,
+``benchmark.md`` and ``benchmark.png`` in ``--out-dir``.
 
-Reported per model: images/s, step time, peak memory, forward FLOPs per
-image (mmengine's ``FlopAnalyzer`` on the training-loss forward at batch 1;
-multiply-accumulates, as mmengine counts them), and the SelectiveMAE / MAE
-ratios. Memory on a GPU is the model's own weights, gradients and AdamW
-state plus the step's peak of ``torch.cuda.max_memory_allocated`` above what
-was allocated before it (both models share the GPU, so the raw peak would
-count the other model's state too). On the CPU it is the process's peak
-resident size during the step (``VmHWM`` after resetting it through
-``/proc/self/clear_refs``) minus the resident size before the step, i.e.
-the memory the step itself takes (gradients are zeroed, not freed, between
-steps, so they exist before the step); the tool re-executes itself with
-glibc told to ``mmap`` blocks above 64 KiB so that freed tensors leave the
-resident set at once.
-
-With ``--data-root`` the pre-training data loader of the SelectiveMAE config
-(its pipeline, ``--workers`` workers, ``--batch`` images per batch) is timed
-alone, so the table shows whether the loader or the model is the
-bottleneck.
-
-Writes ``benchmark.json``, ``benchmark.md`` and ``benchmark.png`` to
-``--out-dir``.
+Per optimizer set-up (``--optim``: ``config``, each model's own config's
+optim wrapper as its users run it; ``plain``, one-group AdamW for all),
+steps of all models alternate (then in the other order), warm-up steps are
+not timed and the median of ``--repeats`` is reported, with images/s, peak
+memory and the ratios to MAE. Forward FLOPs per image come from mmengine's
+``FlopAnalyzer`` (multiply-accumulates). The per-component table
+(richness, selection, encoder, decoder, loss, backward, optimizer) comes
+from torch.profiler ranges over ``--profile-steps`` extra steps of the
+first set-up. With ``--data-root`` the SelectiveMAE config's data path
+(loader workers plus data preprocessor) is timed with the worker-side and
+the device-side JPEG decode (``--decode``) at ``--workers`` workers, so
+the report shows whether the loader or the model is the bottleneck.
 """
 import argparse
-import copy
 import json
 import logging
 import os
@@ -48,17 +38,18 @@ import os.path as osp
 import platform
 import statistics
 import sys
-import time
 
 import torch
-import torch.nn as nn
 
 ROOT = osp.abspath(osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
-if ROOT not in sys.path:
+if ROOT not in sys.path:  # the package of this repository, uninstalled
     sys.path.insert(0, ROOT)
 
-from mmpretrain.models import VisionTransformer  # noqa: E402
-from mmpretrain.structures import DataSample  # noqa: E402
+from selective_mae.benchmark.pretrain_step import (  # noqa: E402,F401
+    COMPONENTS, DTYPES, OPTIM_MODES, MemoryProbe, build_model,
+    build_optim_wrapper, config_optim_wrapper, count_flops, describe_optimizer,
+    model_config, profile_components, random_batch, sdpa_flop_jit, state_bytes,
+    time_loaders, time_steps)
 
 DEFAULT_MAE_CFG = osp.join(ROOT, 'configs', 'mae',
                            'mae_vit-base-p16_8xb256-amp-coslr-800e_rs4m.py')
@@ -66,7 +57,6 @@ DEFAULT_SEL_CFG = osp.join(
     ROOT, 'configs', 'selectivemae',
     'selectivemae_vit-base-p16_8xb256-amp-coslr-800e_rs4m.py')
 MALLOC_ENV = dict(MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0')
-DTYPES = ('fp32', 'bf16', 'fp16')
 
 
 def parse_args(argv=None):
@@ -75,7 +65,6 @@ def parse_args(argv=None):
     parser.add_argument(
         '--arch',
         default='b',
-        choices=sorted(VisionTransformer.arch_zoo),
         help='mmpretrain VisionTransformer arch of both encoders; ViT-S '
         '(timm vit_small, 384 wide) is deit-small, mmpretrain\'s "s" is '
         'the 768-wide 8-layer ViT-S of the original ViT paper')
@@ -94,23 +83,38 @@ def parse_args(argv=None):
         type=int,
         help='decoder depth of SelectiveMAE only (e.g. 12, the paper\'s '
         'best setting, against MAE\'s 8)')
-    parser.add_argument(
-        '--decoder-dim',
-        type=int,
-        help='decoder width of both models (default: 512)')
-    parser.add_argument(
-        '--decoder-heads',
-        type=int,
-        help='decoder heads of both models (default: 16)')
+    parser.add_argument('--decoder-dim', type=int)
+    parser.add_argument('--decoder-heads', type=int)
     parser.add_argument('--mae-config', default=DEFAULT_MAE_CFG)
     parser.add_argument('--selectivemae-config', default=DEFAULT_SEL_CFG)
+    parser.add_argument(
+        '--extra',
+        nargs='*',
+        default=[],
+        metavar='NAME=CONFIG',
+        help='more models to time beside MAE and SelectiveMAE, e.g. '
+        'released=configs/selectivemae/..._rs4m-released.py')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument(
         '--dtype',
         default='fp32',
-        choices=DTYPES,
+        choices=tuple(DTYPES),
         help='autocast precision of the forward (weights stay fp32)')
+    parser.add_argument(
+        '--optim',
+        nargs='+',
+        default=list(OPTIM_MODES),
+        choices=OPTIM_MODES,
+        help='optimizer set-ups, each timed interleaved (the first one is '
+        'also profiled): config = each config\'s optim wrapper, plain = '
+        'one-group AdamW')
+    parser.add_argument(
+        '--compile',
+        nargs='?',
+        const='inductor',
+        help='torch.compile the encoder and decoder blocks of every model '
+        '(backend, default inductor)')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument(
@@ -119,23 +123,33 @@ def parse_args(argv=None):
         default=0.,
         help='PSTS curriculum progress t during the timing')
     parser.add_argument(
+        '--profile-steps',
+        type=int,
+        default=2,
+        help='profiled steps per model for the component table (0: none)')
+    parser.add_argument(
+        '--top-ops',
+        type=int,
+        default=0,
+        help='also write profile.md with the top operators by self time')
+    parser.add_argument(
         '--no-flops', action='store_true', help='skip FLOP counting')
     parser.add_argument(
         '--data-root',
-        help='also time the SelectiveMAE config\'s data '
-        'loader on this data set')
+        help='also time the SelectiveMAE config\'s data path on this data '
+        'set')
     parser.add_argument('--workers', type=int, default=2)
     parser.add_argument('--loader-batches', type=int, default=10)
     parser.add_argument(
+        '--decode',
+        nargs='+',
+        default=['worker', 'device'],
+        choices=('worker', 'device'),
+        help='decode paths of the data loader timing')
+    parser.add_argument(
         '--threads',
         type=int,
-        help='CPU threads of torch (default: torch\'s own choice); 1 avoids '
-        'OpenMP spin-waits on a loaded machine')
-    parser.add_argument(
-        '--profile',
-        action='store_true',
-        help='after timing, profile one more step of each model with '
-        'torch.profiler and write profile.md (stages and top operators)')
+        help='CPU threads of torch (default: torch\'s own choice)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--out-dir', default='work_dirs/benchmark', help='output folder')
@@ -147,375 +161,61 @@ def parse_args(argv=None):
     for name in ('batch', 'repeats', 'img_size', 'patch_size'):
         if getattr(args, name) < 1:
             raise SystemExit(f'--{name.replace("_", "-")} must be >= 1')
-    if args.warmup < 0:
-        raise SystemExit('--warmup must be >= 0')
+    if args.warmup < 0 or args.profile_steps < 0:
+        raise SystemExit('--warmup and --profile-steps must be >= 0')
     if args.img_size % args.patch_size:
         raise SystemExit(f'--img-size {args.img_size} is not a multiple of '
                          f'--patch-size {args.patch_size}')
+    extra = {}
+    for item in args.extra:
+        name, sep, path = item.partition('=')
+        if not sep or not name or not path:
+            raise SystemExit(f'--extra {item!r}: expected NAME=CONFIG')
+        if name in ('MAE', 'SelectiveMAE') or name in extra:
+            raise SystemExit(f'--extra {item!r}: model name {name!r} is '
+                             'taken')
+        extra[name] = path
+    args.extra = extra
     return args
 
 
-def model_cfgs(args):
-    """Model configs of MAE and SelectiveMAE with the requested encoder.
-
-    Returns:
-        tuple[dict, dict]: ``(mae_model_cfg, selectivemae_model_cfg)``.
-    """
-    from mmengine.config import Config
-
-    width = VisionTransformer.arch_zoo[args.arch]['embed_dims']
-    num_patches = (args.img_size // args.patch_size)**2
-    out = []
-    for path in (args.mae_config, args.selectivemae_config):
+def config_paths(args):
+    """name -> config path, MAE first."""
+    paths = {'MAE': args.mae_config, 'SelectiveMAE': args.selectivemae_config}
+    paths.update(args.extra)
+    for name, path in paths.items():
         if not osp.isfile(path):
-            raise SystemExit(f'config file not found: {path}')
-        model = copy.deepcopy(Config.fromfile(path).model.to_dict())
-        bb = model['backbone']
-        bb['arch'] = args.arch
-        if args.num_layers is not None:
-            arch = dict(
-                embed_dims=width,
-                num_layers=args.num_layers,
-                num_heads=max(width // 64, 1),
-                feedforward_channels=4 * width)
-            bb['arch'] = arch
-        bb.update(img_size=args.img_size, patch_size=args.patch_size)
-        neck = model['neck']
-        neck.update(patch_size=args.patch_size, embed_dim=width)
-        if neck['type'] == 'CrossAttentionDecoder':
-            neck['img_size'] = args.img_size
-        else:
-            neck['num_patches'] = num_patches
-        for key, value in (('decoder_depth', args.decoder_depth),
-                           ('decoder_embed_dim', args.decoder_dim),
-                           ('decoder_num_heads', args.decoder_heads)):
-            if value is not None:
-                neck[key] = value
-        if (neck['type'] == 'CrossAttentionDecoder'
+            raise SystemExit(f'config file not found for {name}: {path}')
+    return paths
+
+
+def model_cfgs(args):
+    """Model configs of MAE, SelectiveMAE (and ``--extra``) with the
+    requested encoder.
+
+    Returns:
+        tuple[dict, ...]: MAE's, SelectiveMAE's, then the extra models'.
+    """
+    from mmpretrain.models import VisionTransformer
+    if args.arch not in VisionTransformer.arch_zoo:
+        raise SystemExit(f'--arch {args.arch!r} is not one of '
+                         f'{sorted(VisionTransformer.arch_zoo)}')
+    out = []
+    for name, path in config_paths(args).items():
+        cfg = model_config(
+            path,
+            arch=args.arch,
+            img_size=args.img_size,
+            patch_size=args.patch_size,
+            num_layers=args.num_layers,
+            decoder_depth=args.decoder_depth,
+            decoder_dim=args.decoder_dim,
+            decoder_heads=args.decoder_heads)
+        if (cfg['neck']['type'] == 'CrossAttentionDecoder'
                 and args.selectivemae_decoder_depth is not None):
-            neck['decoder_depth'] = args.selectivemae_decoder_depth
-        model['head']['patch_size'] = args.patch_size
-        out.append(model)
+            cfg['neck']['decoder_depth'] = args.selectivemae_decoder_depth
+        out.append(cfg)
     return tuple(out)
-
-
-def build_model(cfg, device):
-    from mmpretrain.registry import MODELS
-
-    model = MODELS.build(cfg)
-    model.init_weights()
-    model.to(device).train()
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
-    return model, optimizer
-
-
-class LossForward(nn.Module):
-    """Wraps a self-supervised model: images -> scalar training loss.
-
-    Args:
-        model (nn.Module): An mmpretrain ``BaseSelfSupervisor``.
-    """
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs):
-        samples = [DataSample() for _ in range(inputs.shape[0])]
-        return self.model.loss(inputs, samples)['loss']
-
-
-def sdpa_flop_jit(inputs, outputs):
-    """MACs of ``aten::scaled_dot_product_attention``: q @ k^T and
-    attn @ v, i.e. ``B * h * Nq * Nk * (d_qk + d_v)``."""
-    from mmengine.analysis.jit_handles import get_shape
-
-    q, k, v = (get_shape(x) for x in inputs[:3])
-    batch = 1
-    for s in q[:-2]:
-        batch *= s
-    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
-
-
-def count_flops(model, img_size, device):
-    """Forward MACs per image of the model's training loss, at batch 1.
-
-    Returns:
-        tuple[int, dict]: total and per top-level module of the model.
-    """
-
-    from mmengine.analysis import FlopAnalyzer
-
-    wrapper = LossForward(model).eval()
-    x = torch.randn(1, 3, img_size, img_size, device=device)
-    analyzer = FlopAnalyzer(wrapper, (x, ))
-    analyzer.set_op_handle('aten::scaled_dot_product_attention', sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    analyzer.tracer_warnings('none')
-    total = analyzer.total()
-    by_module = analyzer.by_module()
-    parts = {
-        name.split('.', 1)[1]: int(v)
-        for name, v in by_module.items() if name.count('.') == 1
-    }
-    model.train()
-    return int(total), parts
-
-
-def _status_bytes(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
-class MemoryProbe:
-    """Peak memory of a code region (see the module docstring)."""
-
-    def __init__(self, device):
-        self.cuda = torch.device(device).type == 'cuda'
-        self.can_reset = (not self.cuda
-                          and osp.exists('/proc/self/clear_refs'))
-
-    def __enter__(self):
-        if self.cuda:
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self.before = torch.cuda.memory_allocated()
-        elif self.can_reset:
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')
-            self.before = _status_bytes('VmRSS')
-        return self
-
-    def __exit__(self, *exc):
-        if self.cuda:
-            torch.cuda.synchronize()
-            self.peak = torch.cuda.max_memory_allocated() - self.before
-        elif self.can_reset:
-            self.peak = _status_bytes('VmHWM') - self.before
-        else:
-            self.peak = float('nan')
-        return False
-
-
-def state_bytes(model, optimizer):
-    """Bytes of a model's parameters, gradients and optimizer state."""
-    tensors = [p for p in model.parameters()]
-    tensors += [p.grad for p in model.parameters() if p.grad is not None]
-    tensors += [
-        v for st in optimizer.state.values() for v in st.values()
-        if torch.is_tensor(v)
-    ]
-    return sum(t.numel() * t.element_size() for t in tensors)
-
-
-def train_step(model, optimizer, inputs, samples, autocast, scaler):
-    with torch.autocast(**autocast):
-        loss = model.loss(inputs, samples)['loss']
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        loss.backward()
-        optimizer.step()
-    # gradients stay allocated: the measured memory is the step's own
-    optimizer.zero_grad(set_to_none=False)
-    return loss
-
-
-def time_models(models, args):
-    """Interleaved timed training steps.
-
-    Args:
-        models (dict): name -> (model, optimizer).
-
-    Returns:
-        dict: name -> dict(step_s list, peak_bytes list, final_loss).
-    """
-    device = torch.device(args.device)
-    dtype = dict(
-        fp32=torch.float32, bf16=torch.bfloat16,
-        fp16=torch.float16)[args.dtype]
-    autocast = dict(
-        device_type=device.type, dtype=dtype, enabled=args.dtype != 'fp32')
-    g = torch.Generator().manual_seed(args.seed)
-    inputs = torch.randn(
-        args.batch, 3, args.img_size, args.img_size, generator=g).to(device)
-    samples = [DataSample() for _ in range(args.batch)]
-    scalers = {
-        name:
-        (torch.amp.GradScaler(device.type) if args.dtype == 'fp16' else None)
-        for name in models
-    }
-    sync = (
-        torch.cuda.synchronize if device.type == 'cuda' else (lambda: None))
-    results = {
-        name: dict(step_s=[], peak_bytes=[], final_loss=None)
-        for name in models
-    }
-    names = list(models)
-    for i in range(args.warmup + args.repeats):
-        order = names if i % 2 == 0 else names[::-1]
-        for name in order:
-            model, optimizer = models[name]
-            with MemoryProbe(args.device) as probe:
-                sync()
-                t0 = time.perf_counter()
-                loss = train_step(model, optimizer, inputs, samples, autocast,
-                                  scalers[name])
-                sync()
-                dt = time.perf_counter() - t0
-            if i >= args.warmup:
-                peak = probe.peak
-                if device.type == 'cuda':  # both models share the GPU
-                    peak += state_bytes(model, optimizer)
-                results[name]['step_s'].append(dt)
-                results[name]['peak_bytes'].append(peak)
-            results[name]['final_loss'] = loss.detach()
-    for res in results.values():
-        res['final_loss'] = float(res['final_loss'])
-    return results
-
-
-STAGES = {
-    'MAE': ('backbone.forward', 'neck.forward', 'head.loss'),
-    'SelectiveMAE': ('backbone.embed', 'selector.forward', 'backbone.encode',
-                     'neck.forward', 'head.per_sample_loss'),
-}
-
-
-def _labelled(fn, label):
-    from torch.profiler import record_function
-
-    def wrapper(*args, **kwargs):
-        with record_function(label):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-def profile_steps(models, args, top=15):
-    """One profiled training step per model.
-
-    The forward stages of each model (``STAGES``) are labelled by wrapping
-    the bound methods on the instances for the duration of the step.
-
-    Returns:
-        str: Markdown with, per model, the time of each stage, of the
-        backward and of the optimizer step, and the top operators by self
-        time.
-    """
-    from torch.profiler import ProfilerActivity, profile, record_function
-
-    device = torch.device(args.device)
-    acts = [ProfilerActivity.CPU]
-    if device.type == 'cuda':
-        acts.append(ProfilerActivity.CUDA)
-    dtype = dict(
-        fp32=torch.float32, bf16=torch.bfloat16,
-        fp16=torch.float16)[args.dtype]
-    inputs = torch.randn(
-        args.batch, 3, args.img_size, args.img_size, device=device)
-    samples = [DataSample() for _ in range(args.batch)]
-    lines = []
-    for name, (model, optimizer) in models.items():
-        patched = []
-        for path in STAGES[name]:
-            owner_name, meth = path.split('.')
-            owner = getattr(model, owner_name)
-            setattr(owner, meth, _labelled(getattr(owner, meth), path))
-            patched.append((owner, meth))
-        with profile(activities=acts) as prof:
-            with record_function('forward'):
-                with torch.autocast(
-                        device_type=device.type,
-                        dtype=dtype,
-                        enabled=args.dtype != 'fp32'):
-                    loss = model.loss(inputs, samples)['loss']
-            with record_function('backward'):
-                loss.backward()
-            with record_function('optimizer.step'):
-                optimizer.step()
-                optimizer.zero_grad(set_to_none=False)
-            if device.type == 'cuda':
-                torch.cuda.synchronize()
-        for owner, meth in patched:
-            delattr(owner, meth)
-        events = {e.key: e for e in prof.key_averages()}
-        use_cuda = device.type == 'cuda'
-
-        def ms(e):
-            t = (e.device_time_total if use_cuda else e.cpu_time_total)
-            return t / 1e3
-
-        total = sum(
-            ms(events[k]) for k in ('forward', 'backward', 'optimizer.step'))
-        lines += [
-            f'### {name}', '',
-            f'| stage | {"device" if use_cuda else "CPU"} time (ms) | '
-            'share of step |', '|---|---:|---:|'
-        ]
-        for key in ('forward', *STAGES[name], 'backward', 'optimizer.step'):
-            if key in events:
-                label = key if key in ('forward', 'backward',
-                                       'optimizer.step') else f'  {key}'
-                lines.append(f'| {label} | {ms(events[key]):.1f} | '
-                             f'{ms(events[key]) / total:.1%} |')
-        lines += ['', f'Top {top} operators by self time:', '', '```']
-        sort = 'self_cuda_time_total' if use_cuda else 'self_cpu_time_total'
-        lines.append(prof.key_averages().table(sort_by=sort, row_limit=top))
-        lines += ['```', '']
-    return '\n'.join(lines)
-
-
-def time_loader(args):
-    """Images/s of the SelectiveMAE config's training data loader alone.
-
-    Returns:
-        dict: ``images``, ``seconds``, ``images_per_s``, ``workers``.
-    """
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    from mmengine.runner import Runner
-
-    init_default_scope('mmpretrain')
-    cfg = Config.fromfile(args.selectivemae_config)
-    loader_cfg = copy.deepcopy(cfg.train_dataloader.to_dict())
-    loader_cfg.update(
-        batch_size=args.batch,
-        num_workers=args.workers,
-        persistent_workers=args.workers > 0)
-    loader_cfg['dataset']['data_root'] = args.data_root
-    for t in loader_cfg['dataset'].get('pipeline', []):
-        if 'scale' in t and t['type'] in ('LoadRandomResizedCrop',
-                                          'RandomResizedCrop'):
-            t['scale'] = args.img_size
-    loader = Runner.build_dataloader(loader_cfg, seed=args.seed)
-    it = iter(loader)
-    next(it)  # worker start-up and first decodes
-    n = 0
-    t0 = time.perf_counter()
-    for _ in range(args.loader_batches):
-        try:
-            batch = next(it)
-        except StopIteration:
-            it = iter(loader)
-            batch = next(it)
-        n += len(batch['inputs'])
-    dt = time.perf_counter() - t0
-    del it
-    return dict(
-        data_root=args.data_root,
-        workers=args.workers,
-        batch_size=args.batch,
-        images=n,
-        seconds=round(dt, 3),
-        images_per_s=round(n / dt, 2))
 
 
 def machine_description(device):
@@ -524,7 +224,8 @@ def machine_description(device):
         processor=platform.processor() or platform.machine(),
         cpu_count=os.cpu_count(),
         torch=torch.__version__,
-        threads=torch.get_num_threads())
+        threads=torch.get_num_threads(),
+        omp_num_threads=os.environ.get('OMP_NUM_THREADS'))
     try:
         desc['load_avg_1min'] = round(os.getloadavg()[0], 2)
     except OSError:
@@ -534,44 +235,69 @@ def machine_description(device):
     return desc
 
 
-def summarise(args, timings, flops, loader, cfgs):
-    rows = {}
-    for name, res in timings.items():
-        step = statistics.median(res['step_s'])
-        peak = statistics.median(res['peak_bytes'])
-        rows[name] = dict(
-            step_time_ms=round(step * 1e3, 2),
-            step_time_ms_all=[round(s * 1e3, 2) for s in res['step_s']],
-            images_per_s=round(args.batch / step, 2),
-            peak_mem_mib=round(peak / 2**20, 1),
+def _ratio(a, b):
+    return None if a in (None, 0) or b is None else round(b / a, 3)
+
+
+def summarise(args, runs, flops, loader, info, components, machine,
+              load_end):
+    """The JSON result (see the tests for its keys)."""
+    names = list(info)
+    primary = args.optim[0]
+    by_mode = {}
+    for mode, timings in runs.items():
+        rows = {}
+        for name, res in timings.items():
+            step = statistics.median(res['step_s'])
+            rows[name] = dict(
+                step_time_ms=round(step * 1e3, 2),
+                step_time_ms_all=[round(s * 1e3, 2) for s in res['step_s']],
+                images_per_s=round(args.batch / step, 2),
+                peak_mem_mib=round(
+                    statistics.median(res['peak_bytes']) / 2**20, 1),
+                final_loss=res['final_loss'],
+                optimizer=res['optimizer'])
+        by_mode[mode] = rows
+    models = {}
+    for name in names:
+        row = dict(by_mode[primary][name])
+        row.update(
             forward_gmacs_per_image=(round(flops[name][0] /
                                            1e9, 4) if name in flops else None),
             forward_gmacs_by_module=({
                 k: round(v / 1e9, 4)
                 for k, v in flops[name][1].items()
             } if name in flops else None),
-            params_m=round(cfgs[name]['params'] / 1e6, 3),
-            final_loss=res['final_loss'],
-        )
-    mae, sel = rows['MAE'], rows['SelectiveMAE']
+            params_m=round(info[name]['params'] / 1e6, 3),
+            decoder=info[name]['decoder'])
+        models[name] = row
 
-    def ratio(a, b):
-        return None if a in (None, 0) or b is None else round(b / a, 3)
+    def ratios_of(rows):
+        out = {}
+        mae = rows['MAE']
+        for name in names[1:]:
+            r = rows[name]
+            out[name] = dict(
+                speedup_images_per_s=_ratio(mae['images_per_s'],
+                                            r['images_per_s']),
+                step_time=_ratio(mae['step_time_ms'], r['step_time_ms']),
+                peak_mem=_ratio(mae['peak_mem_mib'], r['peak_mem_mib']))
+        return out
 
-    ratios = dict(
-        speedup_images_per_s=ratio(mae['images_per_s'], sel['images_per_s']),
-        step_time=ratio(mae['step_time_ms'], sel['step_time_ms']),
-        peak_mem=ratio(mae['peak_mem_mib'], sel['peak_mem_mib']),
-        flops=ratio(mae['forward_gmacs_per_image'],
-                    sel['forward_gmacs_per_image']),
-        mae_over_selectivemae_flops=ratio(sel['forward_gmacs_per_image'],
-                                          mae['forward_gmacs_per_image']),
-    )
-    memory_kind = ('this model\'s weights, gradients and AdamW state plus '
-                   'the step\'s peak of torch.cuda.max_memory_allocated '
-                   'above what was allocated before it'
-                   if torch.device(args.device).type == 'cuda' else
+    ratios_by_mode = {mode: ratios_of(rows) for mode, rows in by_mode.items()}
+    ratios = dict(ratios_by_mode[primary]['SelectiveMAE'])
+    mae_f = models['MAE']['forward_gmacs_per_image']
+    sel_f = models['SelectiveMAE']['forward_gmacs_per_image']
+    ratios.update(
+        flops=_ratio(mae_f, sel_f),
+        mae_over_selectivemae_flops=_ratio(sel_f, mae_f))
+    cuda = torch.device(args.device).type == 'cuda'
+    memory_kind = ('this model\'s weights, gradients and optimizer state '
+                   'plus the step\'s peak of torch.cuda.max_memory_allocated '
+                   'above what was allocated before it' if cuda else
                    'process peak RSS during the step minus RSS before it')
+    machine = dict(machine)
+    machine['load_avg_1min_end'] = load_end
     out = dict(
         command='python tools/analysis_tools/benchmark_pretrain.py ' +
         ' '.join(sys.argv[1:]),
@@ -584,74 +310,131 @@ def summarise(args, timings, flops, loader, cfgs):
             batch=args.batch,
             device=args.device,
             dtype=args.dtype,
+            compile=args.compile,
+            optim=list(args.optim),
             warmup=args.warmup,
             repeats=args.repeats,
+            profile_steps=args.profile_steps,
             psts_progress=args.progress,
-            mae_config=osp.relpath(args.mae_config, ROOT),
-            selectivemae_config=osp.relpath(args.selectivemae_config, ROOT),
-            mae_decoder=cfgs['MAE']['decoder'],
-            selectivemae_decoder=cfgs['SelectiveMAE']['decoder'],
-            tokens=cfgs['SelectiveMAE']['tokens']),
-        machine=machine_description(args.device),
+            configs={
+                n: osp.relpath(p, ROOT)
+                for n, p in config_paths(args).items()
+            },
+            mae_decoder=info['MAE']['decoder'],
+            selectivemae_decoder=info['SelectiveMAE']['decoder'],
+            tokens=info['SelectiveMAE']['tokens']),
+        machine=machine,
         memory_kind=memory_kind,
         flops_note=('forward multiply-accumulates per image of the '
                     'training-loss path, mmengine FlopAnalyzer, batch 1; '
                     'scaled_dot_product_attention counted by this tool'),
-        models=rows,
+        models=models,
+        runs=by_mode,
         ratios=ratios,
+        ratios_by_mode=ratios_by_mode,
+        components=components,
         loader=loader)
-    if loader is not None:
-        fastest = sel['images_per_s']
-        out['bottleneck'] = ('data loader'
-                             if loader['images_per_s'] < fastest else 'model')
+    if components and 'SelectiveMAE' in components:
+        share = components['SelectiveMAE']['share']
+        out['richness_selection_share'] = round(
+            (share['richness'] or 0.) + (share['selection'] or 0.), 4)
+    if loader:
+        fastest = max(r['images_per_s'] for r in models.values())
+        out['bottleneck'] = {
+            decode: ('data loader' if r['images_per_s'] < fastest else 'model')
+            for decode, r in loader.items()
+        }
     return out
 
 
+def _fmt(v, nd=2):
+    return '-' if v is None else f'{v:.{nd}f}'
+
+
 def to_markdown(res):
-    mae, sel = res['models']['MAE'], res['models']['SelectiveMAE']
-    r = res['ratios']
-    s = res['settings']
-    m = res['machine']
-
-    def fmt(v, nd=2):
-        return '-' if v is None else f'{v:.{nd}f}'
-
+    s, m = res['settings'], res['machine']
+    names = list(res['models'])
     lines = [
         f"Machine: {m.get('gpu', m['processor'])}, {m['cpu_count']} CPUs, "
-        f"torch {m['torch']} ({m['platform']}), "
-        f"load {m.get('load_avg_1min', '-')} at start.",
+        f"torch {m['torch']} ({m['platform']}), {m['threads']} threads, "
+        f"load {m.get('load_avg_1min', '-')} at start, "
+        f"{m.get('load_avg_1min_end', '-')} at the end.",
         '',
         f"Setting: ViT-{s['arch']} ({s['num_layers'] or 'default'} layers), "
         f"{s['img_size']} px, patch {s['patch_size']}, batch {s['batch']}, "
-        f"{s['device']}, {s['dtype']}, {s['warmup']} warm-up + "
-        f"{s['repeats']} timed steps per model (median), "
-        f"SelectiveMAE tokens {s['tokens']}.",
+        f"{s['device']}, {s['dtype']}"
+        f"{', compiled (' + s['compile'] + ')' if s['compile'] else ''}, "
+        f"{s['warmup']} warm-up + {s['repeats']} timed steps per model "
+        f"(median, interleaved), SelectiveMAE tokens {s['tokens']}.",
         '',
-        '| | MAE | SelectiveMAE | SelectiveMAE / MAE |',
-        '|---|---:|---:|---:|',
-        f"| images/s | {fmt(mae['images_per_s'])} | "
-        f"{fmt(sel['images_per_s'])} | {fmt(r['speedup_images_per_s'])}x |",
-        f"| step time (ms) | {fmt(mae['step_time_ms'], 1)} | "
-        f"{fmt(sel['step_time_ms'], 1)} | {fmt(r['step_time'], 3)} |",
-        f"| peak memory (MiB) | {fmt(mae['peak_mem_mib'], 1)} | "
-        f"{fmt(sel['peak_mem_mib'], 1)} | {fmt(r['peak_mem'], 3)} |",
-        f"| forward GMACs / image | {fmt(mae['forward_gmacs_per_image'], 3)}"
-        f" | {fmt(sel['forward_gmacs_per_image'], 3)} | "
-        f"{fmt(r['flops'], 3)} (MAE / SelectiveMAE "
-        f"{fmt(r['mae_over_selectivemae_flops'])}) |",
-        f"| parameters (M) | {fmt(mae['params_m'], 2)} | "
-        f"{fmt(sel['params_m'], 2)} | |",
+        '| optimizer set-up | model | step time (ms) | images/s | vs MAE '
+        '| peak memory (MiB) | vs MAE | optimizer |',
+        '|---|---|---:|---:|---:|---:|---:|---|',
+    ]
+    for mode, rows in res['runs'].items():
+        for name in names:
+            r = rows[name]
+            ratio = res['ratios_by_mode'][mode].get(
+                name, dict(speedup_images_per_s=1., peak_mem=1.))
+            o = r['optimizer']
+            lines.append(
+                f"| {mode} | {name} | {_fmt(r['step_time_ms'], 1)} | "
+                f"{_fmt(r['images_per_s'])} | "
+                f"{_fmt(ratio['speedup_images_per_s'])}x | "
+                f"{_fmt(r['peak_mem_mib'], 1)} | "
+                f"{_fmt(ratio['peak_mem'], 3)} | "
+                f"{o['wrapper']}, {o['optimizer']} {o['implementation']}, "
+                f"{o['param_groups']} groups |")
+    lines += [
         '',
+        '| | ' + ' | '.join(names) + ' |',
+        '|---|' + '---:|' * len(names),
+        '| forward GMACs / image | ' + ' | '.join(
+            _fmt(res['models'][n]['forward_gmacs_per_image'], 3)
+            for n in names) + ' |',
+        '| parameters (M) | ' +
+        ' | '.join(_fmt(res['models'][n]['params_m'], 2)
+                   for n in names) + ' |',
+        '',
+        f"MAE / SelectiveMAE forward FLOPs: "
+        f"{_fmt(res['ratios']['mae_over_selectivemae_flops'], 3)}x.",
         f"Memory: {res['memory_kind']}.",
     ]
-    if res.get('loader'):
-        ld = res['loader']
+    comp = res.get('components')
+    if comp:
         lines += [
             '',
-            f"Data loader alone ({ld['data_root']}, {ld['workers']} workers,"
-            f" batch {ld['batch_size']}): {ld['images_per_s']:.1f} images/s;"
-            f" bottleneck: {res['bottleneck']}.",
+            f"Per-component time (ms, share of the step), optimizer set-up "
+            f"'{s['optim'][0]}', torch.profiler ranges, median of "
+            f"{s['profile_steps']} profiled step(s):",
+            '',
+            '| component | ' + ' | '.join(comp) + ' |',
+            '|---|' + '---:|' * len(comp),
         ]
+        for key in COMPONENTS + ('other', ):
+            cells = []
+            for name in comp:
+                ms, share = comp[name]['ms'][key], comp[name]['share'][key]
+                cells.append('-' if ms is None else f'{ms:.1f} ({share:.1%})')
+            lines.append(f'| {key} | ' + ' | '.join(cells) + ' |')
+        lines.append('| step (profiled) | ' +
+                     ' | '.join(f"{comp[n]['step_ms']:.1f}"
+                                for n in comp) + ' |')
+        if 'richness_selection_share' in res:
+            lines += [
+                '', 'SelectiveMAE richness + selection: '
+                f"{res['richness_selection_share']:.1%} of the step."
+            ]
+    if res.get('loader'):
+        for decode, ld in res['loader'].items():
+            lines += [
+                '',
+                f"Data path, {decode} decode ({ld['data_root']}, "
+                f"{ld['workers']} workers, batch {ld['batch_size']}, "
+                f"preprocessor on {ld['device']}): "
+                f"{ld['images_per_s']:.1f} images/s; bottleneck: "
+                f"{res['bottleneck'][decode]}.",
+            ]
     return '\n'.join(lines) + '\n'
 
 
@@ -660,18 +443,17 @@ def plot(res, path):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    mae, sel = res['models']['MAE'], res['models']['SelectiveMAE']
+    names = list(res['models'])
     panels = [('images/s', 'images_per_s'), ('step time (ms)', 'step_time_ms'),
               ('peak memory (MiB)', 'peak_mem_mib'),
               ('forward GMACs / image', 'forward_gmacs_per_image')]
     if res.get('loader'):
-        panels[0] = ('images/s (dashed: loader)', 'images_per_s')
+        panels[0] = ('images/s (dashed: data path)', 'images_per_s')
+    colours = ['#8c8c8c', '#2a7ab9', '#d08c2a', '#4a9a4a']
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.6))
     for ax, (title, key) in zip(axes, panels):
-        vals = [mae[key] or 0., sel[key] or 0.]
-        bars = ax.bar(['MAE', 'SelectiveMAE'],
-                      vals,
-                      color=['#8c8c8c', '#2a7ab9'])
+        vals = [res['models'][n][key] or 0. for n in names]
+        bars = ax.bar(names, vals, color=colours[:len(names)])
         for b, v in zip(bars, vals):
             ax.annotate(
                 f'{v:.3g}', (b.get_x() + b.get_width() / 2, v),
@@ -679,14 +461,17 @@ def plot(res, path):
                 va='bottom',
                 fontsize=9)
         if vals[0]:
-            ax.set_xlabel(f'ratio {vals[1] / vals[0]:.2f}')
+            ax.set_xlabel('ratio ' + ', '.join(f'{v / vals[0]:.2f}'
+                                               for v in vals[1:]))
         if key == 'images_per_s' and res.get('loader'):
-            ax.axhline(res['loader']['images_per_s'], ls='--', c='k')
+            for ld in res['loader'].values():
+                ax.axhline(ld['images_per_s'], ls='--', c='k')
         ax.set_title(title, fontsize=10)
         ax.margins(y=0.15)
+        ax.tick_params(axis='x', labelsize=8)
     s = res['settings']
     fig.suptitle(f"ViT-{s['arch']} {s['img_size']} px, batch {s['batch']},"
-                 f" {s['device']} {s['dtype']}")
+                 f" {s['device']} {s['dtype']}, optimizer {s['optim'][0]}")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -696,8 +481,11 @@ def main(argv=None):
     args = parse_args(argv)
 
     import selective_mae  # noqa: F401
+    from mmengine.config import Config
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
+
+    from selective_mae.utils.regional_compile import compile_encoder_decoder
     init_default_scope('mmpretrain')
 
     device = torch.device(args.device)
@@ -709,38 +497,91 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    logger = MMLogger.get_current_instance()
-    logger.setLevel(logging.WARNING)
-    mae_cfg, sel_cfg = model_cfgs(args)
-    models = {}
-    cfgs = {}
-    for name, cfg in (('MAE', mae_cfg), ('SelectiveMAE', sel_cfg)):
-        model, optimizer = build_model(cfg, device)
-        models[name] = (model, optimizer)
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    machine = machine_description(args.device)  # load at the start
+    paths = config_paths(args)
+    cfgs = dict(zip(paths, model_cfgs(args)))
+    models, info = {}, {}
+    L = (args.img_size // args.patch_size)**2
+    for name, cfg in cfgs.items():
+        model = build_model(cfg, device)
+        models[name] = model
         neck = cfg['neck']
-        cfgs[name] = dict(
+        info[name] = dict(
             params=sum(p.numel() for p in model.parameters()),
             decoder=f"{neck['type']} depth {neck.get('decoder_depth', 8)}, "
             f"width {neck.get('decoder_embed_dim', 512)}")
-    sel = models['SelectiveMAE'][0]
-    sel.selector.set_progress(args.progress)
-    L = (args.img_size // args.patch_size)**2
-    n_vis, n_seed, n_rec = sel.selector.num_tokens(L)
-    cfgs['SelectiveMAE']['tokens'] = (
-        f'{n_vis} visible ({n_seed} seeds) + {n_rec} targets of {L}')
-
+        if hasattr(model, 'selector'):
+            model.selector.set_progress(args.progress)
+            n_vis, n_seed, n_rec = model.selector.num_tokens(L)
+            info[name]['tokens'] = (
+                f'{n_vis} visible ({n_seed} seeds) + {n_rec} targets of {L}')
     flops = {}
     if not args.no_flops:
-        for name, (model, _) in models.items():
+        for name, model in models.items():
             flops[name] = count_flops(model, args.img_size, device)
-            print(f'{name}: {flops[name][0] / 1e9:.3f} GMACs / image '
-                  f'(forward)')
-    timings = time_models(models, args)
-    profile_md = profile_steps(models, args) if args.profile else None
-    del models
-    loader = time_loader(args) if args.data_root else None
+            print(
+                f'{name}: {flops[name][0] / 1e9:.3f} GMACs / image '
+                '(forward)',
+                flush=True)
+    if args.compile:
+        for model in models.values():
+            compile_encoder_decoder(model, dict(backend=args.compile))
 
-    res = summarise(args, timings, flops, loader, cfgs)
+    inputs, samples = random_batch(args.batch, args.img_size, device,
+                                   args.seed)
+    runs, components, top_ops = {}, {}, []
+    for i, mode in enumerate(args.optim):
+        entries = {
+            name: (model,
+                   build_optim_wrapper(model, mode, args.dtype,
+                                       config_optim_wrapper(paths[name])))
+            for name, model in models.items()
+        }
+        timings = time_steps(entries, inputs, samples, args.warmup,
+                             args.repeats)
+        for name, (_, wrapper) in entries.items():
+            timings[name]['optimizer'] = describe_optimizer(wrapper)
+            print(
+                f'{mode:>6} {name}: {timings[name]["step_ms"]:.1f} ms/step'
+                f' ({timings[name]["optimizer"]["param_groups"]} groups)',
+                flush=True)
+        runs[mode] = timings
+        if i == 0 and args.profile_steps:
+            for name, (model, wrapper) in entries.items():
+                components[name] = profile_components(model, wrapper, inputs,
+                                                      samples,
+                                                      args.profile_steps,
+                                                      args.top_ops)
+                if args.top_ops:
+                    top_ops += [
+                        f'### {name}', '', '```',
+                        components[name].pop('top_ops'), '```', ''
+                    ]
+        for model, wrapper in entries.values():
+            wrapper.optimizer.zero_grad(set_to_none=True)
+        del entries
+    del models
+    loader = None
+    if args.data_root:
+        sel_cfg = Config.fromfile(paths['SelectiveMAE'])
+        loader = time_loaders(
+            sel_cfg.train_dataloader.to_dict(),
+            args.data_root,
+            args.img_size,
+            args.batch,
+            args.workers,
+            args.loader_batches,
+            decodes=args.decode,
+            device=args.device,
+            data_preprocessor=sel_cfg.get('data_preprocessor'),
+            seed=args.seed)
+    try:
+        load_end = round(os.getloadavg()[0], 2)
+    except OSError:
+        load_end = None
+    res = summarise(args, runs, flops, loader, info, components, machine,
+                    load_end)
     os.makedirs(args.out_dir, exist_ok=True)
     md = to_markdown(res)
     with open(osp.join(args.out_dir, 'benchmark.json'), 'w') as f:
@@ -748,10 +589,9 @@ def main(argv=None):
     with open(osp.join(args.out_dir, 'benchmark.md'), 'w') as f:
         f.write(md)
     plot(res, osp.join(args.out_dir, 'benchmark.png'))
-    if profile_md:
+    if top_ops:
         with open(osp.join(args.out_dir, 'profile.md'), 'w') as f:
-            f.write(profile_md)
-        print(profile_md)
+            f.write('\n'.join(top_ops))
     print(md)
     print(f'wrote {args.out_dir}/benchmark.{{json,md,png}}')
     return res

@@ -1,24 +1,20 @@
 # The pretraining schedule shared by SelectiveMAE and the MAE baselines on
-# OpticalRS-4M: 8 GPUs x 256 images, bf16 AMP, AdamW (0.9, 0.95) with weight
-# decay 0.05 (none on norms, biases, tokens and position embeddings),
-# 40 linear warm-up epochs then cosine to epoch 800. Each method sets its own
+# OpticalRS-4M: 8 GPUs x 256 images, bf16 mixed precision without a loss
+# scaler (BF16OptimWrapper: no host sync per step), AdamW (0.9, 0.95) with
+# weight decay 0.05 in two parameter groups
+# (DecayGroupsOptimWrapperConstructor: no decay on 1-D parameters, i.e.
+# norms and biases, and on position embeddings and tokens; fused AdamW where
+# torch has fused kernels for the device, multi-tensor otherwise), 40 linear
+# warm-up epochs then cosine to epoch 800. Each method sets its own
 # optim_wrapper.optimizer.lr.
 total_batch = 8 * 256
 max_epochs = 800
 warmup_epochs = 40
 
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    dtype='bfloat16',
-    optimizer=dict(type='AdamW', betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg=dict(
-        custom_keys={
-            'ln': dict(decay_mult=0.0),
-            'bias': dict(decay_mult=0.0),
-            'pos_embed': dict(decay_mult=0.),
-            'mask_token': dict(decay_mult=0.),
-            'cls_token': dict(decay_mult=0.)
-        }))
+    type='BF16OptimWrapper',
+    constructor='DecayGroupsOptimWrapperConstructor',
+    optimizer=dict(type='AdamW', betas=(0.9, 0.95), weight_decay=0.05))
 param_scheduler = [
     dict(
         type='LinearLR',

@@ -33,12 +33,20 @@ class PSTSProgressHook(Hook):
 
     priority = 'NORMAL'
 
-    @staticmethod
-    def _selectors(runner) -> List[PSTS]:
+    def __init__(self) -> None:
+        self._cached = None  # (model, [PSTS modules]) found in before_train
+
+    def _selectors(self, runner) -> List[PSTS]:
+        """The PSTS modules of the runner's model, looked up once per model
+        (not by walking ``model.modules()`` every iteration)."""
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
-        return [m for m in model.modules() if isinstance(m, PSTS)]
+        if self._cached is None or self._cached[0] is not model:
+            self._cached = (model, [
+                m for m in model.modules() if isinstance(m, PSTS)
+            ])
+        return self._cached[1]
 
     def _set(self, runner, t: float) -> None:
         t = min(max(float(t), 0.), 1.)
@@ -72,9 +80,10 @@ class PSTSProgressHook(Hook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        self._set(runner, self.progress(runner, batch_idx))
+        t = min(max(float(self.progress(runner, batch_idx)), 0.), 1.)
         # PSTS draws keyed by (run seed, iteration, sample): see set_noise_key
         for selector in self._selectors(runner):
+            selector.set_progress(t)
             selector.set_noise_key(self._seed, runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:

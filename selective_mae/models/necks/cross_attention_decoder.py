@@ -154,9 +154,12 @@ class CrossAttentionDecoder(BaseModule):
         """
         memory = (latent if self.decoder_embed is None else
                   self.decoder_embed(latent))  # [B, 1 + n_vis, C or D]
-        pos = self.pos_embed(patch_resolution).to(memory.dtype)
+        # the queries' residual stream stays float32 under autocast (as in
+        # MAE, CrossMAE and the released code); the blocks' matmuls run in
+        # the autocast dtype
+        pos = self.pos_embed(patch_resolution).to(self.mask_token.dtype)
         pos = gather_tokens(pos.expand(latent.shape[0], -1, -1), ids_rec)
-        x = self.mask_token.to(memory.dtype) + pos  # [B, n_rec, C]
+        x = self.mask_token + pos  # [B, n_rec, C]
         for block in self.decoder_blocks:
             x = block(x, memory)
         return self.decoder_pred(self.decoder_norm(x))

@@ -13,6 +13,7 @@ from mmengine.model import BaseModule
 
 from mmpretrain.registry import MODELS
 from ..utils.keyed_random import keyed_uniform
+from ..utils.patchify import gather_tokens
 from ..utils.richness import HOGRichness  # noqa: F401
 
 
@@ -48,6 +49,11 @@ class PSTS(BaseModule):
 
     All selection is batched tensor code (top-k over Gumbel-perturbed
     logits); sizes depend only on L and ``t``, so there is no host sync.
+    Only the similarity columns a round needs are computed (the tokens
+    added since the previous round, [B, L, n] each), none at all once every
+    round is ``random``; ties among equal ``topk`` target scores are broken
+    at random. The forward runs eagerly under ``torch.compile`` (its sizes
+    follow the curriculum): only the encoder and decoder are compiled.
 
     Args:
         mask_ratio (float): Share of patches not encoded. Defaults to 0.85.
@@ -224,6 +230,7 @@ class PSTS(BaseModule):
         k_b = int(math.floor(w * k + 0.5))
         return (mode_a, k - k_b), (mode_b, k_b)
 
+    @torch.compiler.disable
     @torch.no_grad()
     def forward(self,
                 imgs: torch.Tensor,
@@ -263,30 +270,79 @@ class PSTS(BaseModule):
         selected.scatter_(1, ids_seed, 1)
         chosen = [ids_seed]
 
-        # float32 even under autocast: a bf16/fp16 product cannot hold
-        # neg_inf (float32 min) in masked_fill, and would tie similarities
-        with torch.autocast(device_type=tokens.device.type, enabled=False):
-            feats = F.normalize(tokens.detach().float(), dim=-1)
-            cos = feats @ feats.transpose(1, 2)  # [B, L, L]
-        for k in self.round_sizes(L):
-            # max cosine similarity to the tokens selected so far
-            sim = cos.masked_fill(~selected[:, None, :], neg_inf).amax(-1)
-            for mode, n in self.round_shares(k):
-                if n == 0:
-                    continue
+        feats = sim = None
+        pending = [ids_seed]  # selected, not yet in `sim`
+        for shares in self.round_plan(L):
+            if any(mode != 'random' for mode, _ in shares):
+                # max cosine similarity to the tokens selected so far: the
+                # columns of the ones added since the last update only; in
+                # the all-random stage nothing is computed
+                if feats is None:
+                    feats = self._unit_embeddings(tokens)
+                new = self._max_similarity(feats, torch.cat(pending, dim=1))
+                sim = new if sim is None else torch.maximum(sim, new)
+                pending = []
+            for mode, n in shares:
                 if mode == 'near':
                     key = sim
                 elif mode == 'far':
                     key = -sim
                 else:
-                    key = self._uniform(sim)
+                    key = self._uniform(logits)
                 ids = key.masked_fill(selected, neg_inf).topk(n, dim=1).indices
                 selected.scatter_(1, ids, 1)
                 chosen.append(ids)
+                pending.append(ids)
         ids_vis = torch.cat(chosen, dim=1)  # [B, n_vis]
 
-        key = logits
         if self.target_mode == 'sample':
             key = logits + self._gumbel(logits)
-        ids_rec = key.masked_fill(selected, neg_inf).topk(n_rec, dim=1).indices
+            ids_rec = key.masked_fill(selected, neg_inf).topk(
+                n_rec, dim=1).indices
+        else:
+            ids_rec = self._top_with_random_ties(logits, selected, n_rec)
         return ids_vis, ids_rec
+
+    def round_plan(self, num_patches: int) -> Tuple[Tuple[Tuple[str, int],
+                                                          ...], ...]:
+        """The expansion rounds at the current progress: for each round,
+        the ``(mode, n)`` pairs with ``n > 0`` in the order they are
+        taken (python ints, fixed between curriculum changes)."""
+        return tuple(
+            tuple((m, n) for m, n in self.round_shares(k) if n > 0)
+            for k in self.round_sizes(num_patches))
+
+    @staticmethod
+    def _unit_embeddings(tokens: torch.Tensor) -> torch.Tensor:
+        """L2-normalised patch embeddings in float32 (even under autocast:
+        bf16/fp16 similarities would tie and cannot hold float32 min)."""
+        with torch.autocast(device_type=tokens.device.type, enabled=False):
+            return F.normalize(tokens.detach().float(), dim=-1)
+
+    @staticmethod
+    def _max_similarity(feats: torch.Tensor,
+                        ids: torch.Tensor) -> torch.Tensor:
+        """Max cosine similarity of every token to the tokens ``ids``.
+
+        Args:
+            feats (torch.Tensor): Unit embeddings [B, L, D], float32.
+            ids (torch.Tensor): Long [B, n].
+
+        Returns:
+            torch.Tensor: [B, L], float32 (only the n columns of the
+            [B, L, L] similarity matrix that are needed are computed).
+        """
+        with torch.autocast(device_type=feats.device.type, enabled=False):
+            picked = gather_tokens(feats, ids)  # [B, n, D]
+            return torch.bmm(feats, picked.transpose(1, 2)).amax(-1)
+
+    def _top_with_random_ties(self, logits: torch.Tensor,
+                              selected: torch.Tensor, n: int) -> torch.Tensor:
+        """Indices of the ``n`` highest logits among the unselected tokens,
+        equal logits ordered at random (keyed draws, see :meth:`_uniform`):
+        a flat image does not always get the first rows as targets."""
+        order = self._uniform(logits).argsort(dim=1)  # a random permutation
+        key = logits.masked_fill(selected, torch.finfo(logits.dtype).min)
+        key = key.gather(1, order)
+        top = key.sort(dim=1, descending=True, stable=True).indices[:, :n]
+        return order.gather(1, top)

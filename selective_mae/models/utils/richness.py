@@ -5,6 +5,7 @@ how much structure a patch holds: edges, buildings and roads score high, sea
 and bare fields low.
 """
 import math
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -60,10 +61,6 @@ class HOGRichness(nn.Module):
         self.cell_size = int(cell_size)
         self.nbins = int(nbins)
         self.in_channels = int(in_channels)
-        sobel_x = torch.tensor([[-1., 0., 1.], [-2., 0., 2.], [-1., 0., 1.]])
-        kernel = torch.stack([sobel_x, sobel_x.t()])[:, None]  # [2, 1, 3, 3]
-        self.register_buffer(
-            'sobel', kernel.repeat(in_channels, 1, 1, 1), persistent=False)
 
     def extra_repr(self) -> str:
         return (f'score={self.score!r}, temperature={self.temperature}, '
@@ -71,6 +68,13 @@ class HOGRichness(nn.Module):
 
     def cell_histograms(self, imgs: torch.Tensor) -> torch.Tensor:
         """Magnitude-weighted orientation histograms of every HOG cell.
+
+        Every pixel and channel adds its gradient magnitude to bin
+        ``cell * nbins + bin`` of one flat [B * cells * nbins] accumulator
+        (a single ``index_add_`` with int32 indices where they fit), so no
+        full-resolution histogram or int64 bin map is materialised. A NaN
+        or infinite gradient falls into bin 0 (its magnitude propagates to
+        the score) instead of indexing out of range.
 
         Args:
             imgs (torch.Tensor): Images of shape [B, C, H, W], H and W
@@ -81,16 +85,58 @@ class HOGRichness(nn.Module):
             [B, nbins, H / cell_size, W / cell_size], float32.
         """
         B, C, H, W = imgs.shape
-        x = F.pad(imgs.float(), (1, 1, 1, 1), mode='replicate')
-        grad = F.conv2d(x, self.sobel, groups=C).view(B, C, 2, H, W)
-        gx, gy = grad.unbind(2)  # [B, C, H, W] each
+        c, nb = self.cell_size, self.nbins
+        hc, wc = H // c, W // c
+        gx, gy = self.sobel(imgs)  # [B, C, H, W] each
         magnitude = torch.hypot(gx, gy)
-        angle = torch.atan2(gy, gx).remainder(math.pi)  # [0, pi)
-        bins = (angle * (self.nbins / math.pi)).long().clamp_(max=self.nbins -
-                                                              1)
-        hist = magnitude.new_zeros(B, self.nbins, H, W)
-        hist.scatter_add_(1, bins, magnitude)  # per-pixel, channels summed
-        return F.avg_pool2d(hist, self.cell_size) * self.cell_size**2
+        # unsigned orientation in [0, pi) -> bin in [0, nbins)
+        angle = torch.atan2(gy, gx).remainder_(math.pi)
+        fbin = angle.mul_(nb / math.pi).nan_to_num_(0., 0., 0.)
+        numel = B * hc * wc * nb
+        itype = torch.int32 if numel < 2**31 else torch.int64
+        bins = fbin.to(itype).clamp_(0, nb - 1)
+        # flat accumulator index of (image, cell) for every pixel: [B, 1, H, W]
+        base = self._cell_index(B, H, W, itype, imgs.device)
+        index = bins.add_(base)  # [B, C, H, W], channels share their cell
+        hist = magnitude.new_zeros(numel)
+        hist.index_add_(0, index.view(-1), magnitude.view(-1))
+        return hist.view(B, hc, wc, nb).permute(0, 3, 1, 2)
+
+    @staticmethod
+    def sobel(imgs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Sobel gradients with replicated borders, per channel.
+
+        The 3x3 kernels ``[[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]`` (x) and its
+        transpose (y), applied as cross-correlation, computed separably
+        (a difference along one axis, ``(1, 2, 1)`` smoothing along the
+        other): a few element-wise passes instead of a grouped convolution,
+        and no kernel buffer (nothing for DDP to broadcast).
+
+        Args:
+            imgs (torch.Tensor): [B, C, H, W].
+
+        Returns:
+            tuple[torch.Tensor, torch.Tensor]: ``gx, gy``, float32
+            [B, C, H, W].
+        """
+        xp = F.pad(imgs.float(), (1, 1, 1, 1), mode='replicate')
+        dx = xp[..., 2:] - xp[..., :-2]  # [B, C, H + 2, W]
+        gx = (dx[..., :-2, :] + dx[..., 2:, :]).add_(dx[..., 1:-1, :], alpha=2)
+        sy = (xp[..., :-2] + xp[..., 2:]).add_(xp[..., 1:-1], alpha=2)
+        gy = sy[..., 2:, :] - sy[..., :-2, :]
+        return gx, gy
+
+    def _cell_index(self, B: int, H: int, W: int, dtype: torch.dtype,
+                    device: torch.device) -> torch.Tensor:
+        """``(b * cells + cell(y, x)) * nbins`` for every pixel,
+        [B, 1, H, W]."""
+        c, nb = self.cell_size, self.nbins
+        hc, wc = H // c, W // c
+        rows = torch.arange(H, device=device, dtype=dtype) // c
+        cols = torch.arange(W, device=device, dtype=dtype) // c
+        cell = (rows[:, None] * wc + cols[None, :]) * nb  # [H, W]
+        img = torch.arange(B, device=device, dtype=dtype) * (hc * wc * nb)
+        return (img[:, None, None] + cell)[:, None]
 
     def raw_scores(self, imgs: torch.Tensor, patch_size: int) -> torch.Tensor:
         """Unnormalised richness of every patch.
