@@ -178,6 +178,27 @@ expected; it is restored after the build)"
   grep -q -- '-std=c++20' "$dir/setup.py" \
     || die "could not patch $dir/setup.py for C++20"
 
+  # CUDA ops: torch's CUDA headers include cusparse.h, cusolver*.h and the
+  # like, which a minimal CUDA toolkit (nvcc and the runtime only) lacks;
+  # torch's own nvidia-* wheels ship them (nvidia/cu<major>/include), so
+  # they go on the compilers' include path.
+  if [ "${DEVICE#cu}" != "$DEVICE" ]; then
+    local nvinc
+    nvinc=$("$PY" -I - <<'EOF' 2>/dev/null || true
+import glob, os.path as osp
+import torch
+root = osp.dirname(osp.dirname(torch.__file__))
+for inc in sorted(glob.glob(osp.join(root, 'nvidia', 'cu*', 'include'))):
+    if osp.isfile(osp.join(inc, 'cusparse.h')):
+        print(inc)
+        break
+EOF
+)
+    if [ -n "$nvinc" ]; then
+      export CPATH="$nvinc${CPATH:+:$CPATH}"
+      say "    CUDA library headers from torch's nvidia wheels: $nvinc"
+    fi
+  fi
   local log="$CACHE/mmcv-build-$KEY.log"
   say "3/6 compiling mmcv $MMCV_VERSION ops for $KEY with $MAX_JOBS jobs \
 (about 20 min on 2 cores on the CPU; longer with CUDA). Log: $log"

@@ -29,15 +29,11 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=8))
 
-# fp32 on the CPU: a plain OptimWrapper with the schedule base's parameter
-# groups (no weight decay on norms, biases, tokens, position embeddings).
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1.5e-4 * 16 / 256, betas=(0.9, 0.95),
-        weight_decay=0.05),
-    paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
+# fp32 on the CPU: a plain OptimWrapper instead of the base's bf16 one; the
+# optimizer (AdamW, betas, weight decay) and its two parameter groups (no
+# decay on norms, biases, tokens and position embeddings) are the schedule
+# base's (DecayGroupsOptimWrapperConstructor).
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1.5e-4 * 16 / 256))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=1,
          convert_to_iter_based=True),
@@ -47,6 +43,9 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # a NaN stops the run and keeps the last good checkpoint, as in the
+    # pretraining runtime base
+    finite_loss=dict(type='FiniteLossHook'))
 randomness = dict(seed=0, diff_rank_seed=True)
 auto_scale_lr = dict(base_batch_size=16)

@@ -33,15 +33,11 @@ model = dict(
         decoder_num_heads=4),
     head=dict(patch_size=patch_size))
 
-# fp32 on the CPU: a plain OptimWrapper; the parameter groups (no weight
+# fp32 on the CPU: a plain OptimWrapper instead of the base's bf16 one; the
+# optimizer (AdamW, betas, weight decay) and its two parameter groups (no
 # decay on norms, biases, tokens and position embeddings) are the schedule
-# base's.
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(
-        type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    paramwise_cfg={{_base_.optim_wrapper.paramwise_cfg}})
+# base's (DecayGroupsOptimWrapperConstructor).
+optim_wrapper = dict(type='OptimWrapper', optimizer=dict(lr=1e-3))
 
 max_epochs = 20
 warmup_epochs = 2
@@ -77,6 +73,9 @@ custom_hooks = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2))
+    checkpoint=dict(type='CheckpointHook', interval=5, max_keep_ckpts=2),
+    # a NaN stops the run and keeps the last good checkpoint, as in the
+    # pretraining runtime base
+    finite_loss=dict(type='FiniteLossHook'))
 randomness = dict(seed=0, diff_rank_seed=True)
 auto_scale_lr = dict(base_batch_size=16)
