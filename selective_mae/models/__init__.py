@@ -1,2 +1,2 @@
 from . import backbones, necks  # noqa: F401
-from . import heads, selfsup, utils  # noqa: F401
+from . import heads, selectors, selfsup, utils  # noqa: F401

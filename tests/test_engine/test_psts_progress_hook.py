@@ -11,7 +11,7 @@ from mmengine.runner import Runner
 
 import selective_mae  # noqa: F401
 from selective_mae.engine.hooks.psts_progress_hook import PSTSProgressHook
-from selective_mae.models.necks.psts import PSTS
+from selective_mae.models.selectors.psts import PSTS
 
 
 class ToyModel(BaseModel):

@@ -70,7 +70,7 @@ def test_nonfinite_float_inputs_replaced_counted_and_named():
 def test_guard_keeps_nan_from_the_richness_score():
     """Without the guard a NaN pixel breaks the richness score (on the CPU
     its orientation bin is an invalid index; elsewhere NaN logits)."""
-    from selective_mae.models.utils import HOGRichness
+    from selective_mae.models.selectors import HOGRichness
     imgs = torch.rand(2, 3, 32, 32) * 255
     imgs[0, 1, 4, 4] = float('nan')
     hog = HOGRichness()

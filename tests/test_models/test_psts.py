@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from selective_mae.models.necks.psts import PSTS
+from selective_mae.models.selectors.psts import PSTS
 
 
 def _select(psts, imgs, dim=16, patch=8, tokens=None):

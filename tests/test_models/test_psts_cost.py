@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from selective_mae.models.necks.psts import PSTS
+from selective_mae.models.selectors.psts import PSTS
 
 MATMULS = ('aten.bmm', 'aten.mm', 'aten.matmul', 'aten.baddbmm', 'aten.addmm')
 

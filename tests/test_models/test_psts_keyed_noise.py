@@ -3,7 +3,7 @@ sample id), not on its batch, its position or the process."""
 import torch
 
 import selective_mae  # noqa: F401
-from selective_mae.models.necks.psts import PSTS
+from selective_mae.models.selectors.psts import PSTS
 
 
 def _batch(n=6, L=64, dim=16):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from selective_mae.models.utils.richness import HOGRichness
+from selective_mae.models.selectors.hog_richness import HOGRichness
 
 
 def _reference_cell_hist(img, cell, nbins):

@@ -7,7 +7,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmpretrain.registry import HOOKS
-from ...models.necks.psts import PSTS
+from ...models.selectors.psts import PSTS
 
 
 def broadcast_seed(seed):

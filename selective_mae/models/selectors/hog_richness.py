@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from mmpretrain.registry import MODELS
-from .patchify import patch_grid
+from ..utils.patchify import patch_grid
 
 
 @MODELS.register_module()

@@ -14,7 +14,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from ..utils.keyed_random import keyed_uniform
 from ..utils.patchify import gather_tokens
-from ..utils.richness import HOGRichness  # noqa: F401
+from .hog_richness import HOGRichness  # noqa: F401
 
 
 @MODELS.register_module()
