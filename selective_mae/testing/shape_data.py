@@ -163,7 +163,6 @@ def dota_shape_scene(seed, split, index, size=128, max_objects=5):
         tuple[np.ndarray, list[tuple[np.ndarray, str]]]: uint8 RGB image and
         (oriented box corners (4, 2), class name) per object.
     """
-    import cv2
     rng = np.random.default_rng([seed, sum(map(ord, split)), index])
     base = _jitter(rng, (110, 115, 105), 30)
     img = base * (0.75 + 0.5 * smooth_noise(rng, size, 8)[..., None])
@@ -183,8 +182,7 @@ def dota_shape_scene(seed, split, index, size=128, max_objects=5):
         taken |= area
         colour = rng.uniform(150, 250, 3) * rng.choice([1, 0.45])
         for part in parts:
-            cv2.fillPoly(img, [np.round(part).astype(np.int32)],
-                         colour.tolist())
+            img[_poly_mask(size, part)] = colour
         objects.append((box, kind))
     img = np.clip(img + rng.normal(0, 4, img.shape), 0, 255).astype(np.uint8)
     return img, objects

@@ -11,9 +11,15 @@ FIELDS = ['candidate', 'preset', 'overrides', 'mIoU per seed', 'mIoU mean',
 
 def _table(out, metric):
     """The printed table's header fields and rows (as field lists)."""
-    lines = [ln for ln in out.splitlines() if ln.startswith('| ')]
-    rows = [[c.strip() for c in ln.strip('|').split('|')] for ln in lines]
-    assert rows, out[-3000:]
+    lines = out.splitlines()
+    start = [i for i, ln in enumerate(lines)
+             if ln.startswith('| candidate |')]
+    assert len(start) == 1, out[-3000:]
+    lines = lines[start[0]:]
+    lines = lines[:next((i for i, ln in enumerate(lines)
+                         if not ln.startswith('|')), len(lines))]
+    rows = [[c.strip() for c in ln.strip('|').split('|')] for ln in lines
+            if not ln.startswith('|---')]
     header = rows[0]
     assert header == [f.replace('mIoU', metric) for f in FIELDS], out[-2000:]
     return header, rows[1:]

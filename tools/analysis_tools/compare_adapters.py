@@ -24,7 +24,7 @@ Candidates (``--candidates LABEL[=PRESET]``, PRESET one of):
     (drop path, pyramid norm, final norm, cls token) as it is today.
 ``ref``
     mmseg's own ``VisionTransformer`` with its UperNet recipe's settings
-    (``mmseg::_base_/models/upernet_vit-b16_mln.py``), followed by mmseg's
+    (``mmseg::_base_/models/upernet_vit-b16_ln_mln.py``), followed by mmseg's
     ``MultiLevelNeck`` (segmentation) or, for detection, by parameter-free
     resizes to strides 4/8/16/32 (``ResizePyramid`` below, the "plain
     resizes" pyramid) and the same mmdet ``FPN``.
@@ -65,7 +65,7 @@ SEG_CONFIG = ('configs/potsdam/'
 ROT_CONFIG = ('configs/dota/'
               'oriented-rcnn-le90_selectivemae-vit-base-p16-sfp_fpn_4xb2-1x_'
               'dota-ss.py')
-REF_VIT = 'mmseg::_base_/models/upernet_vit-b16_mln.py'
+REF_VIT = 'mmseg::_base_/models/upernet_vit-b16_ln_mln.py'
 PRESETS = ('ours', 'ref')
 
 
@@ -208,8 +208,11 @@ def _vit_arch(args):
 def _ref_backbone(args, img_size):
     """mmseg's VisionTransformer with its UperNet recipe's settings, shrunk
     to the compared width and depth."""
+    import mmseg
     from mmengine.config import Config
-    ref = Config.fromfile(REF_VIT)
+    ref = Config.fromfile(
+        osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs',
+                 REF_VIT.split('::')[1]))
     bb = copy.deepcopy(ref.model.backbone.to_dict())
     bb.update(type='mmseg.VisionTransformer', img_size=img_size,
               embed_dims=args.embed_dims, num_layers=args.depth,
@@ -429,6 +432,7 @@ def run_one(task, preset, overrides, args, data_root, work_dir, seed, label):
     seconds = time.time() - t0
     hub = runner.message_hub
     loss = float(hub.get_scalar('train/loss').mean(max(1, args.iters // 10)))
+    iter_time = float(hub.get_scalar('train/time').mean())
     _, keys = _metric_keys(task)
     model = runner.model
     params = {}
@@ -439,7 +443,7 @@ def run_one(task, preset, overrides, args, data_root, work_dir, seed, label):
     rec = dict(candidate=label, preset=preset, seed=seed,
                overrides=dict(overrides), params=params,
                seconds=round(seconds, 1),
-               s_per_iter=round(seconds / args.iters, 3),
+               s_per_iter=round(iter_time, 3),
                final_loss=round(loss, 4))
     for key in keys:
         if key not in kept:
