@@ -32,12 +32,16 @@ model = dict(
         window_size=0,
         with_cp=False,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)),
+    # LayerNorm over channels in the pyramid (ViTDet's simple pyramid), not
+    # BatchNorm: at 2 images per GPU BN's batch statistics are noise, and
+    # on generated Potsdam-layout data BN cost mIoU (docs/segmentation.md,
+    # "Adapter check"). SyncBN stays in the UPerHead / FCN head (mmseg).
     neck=dict(
         _delete_=True,
         type='SimpleFeaturePyramid',
         in_channels=768,
         scale_factors=(4, 2, 1, 0.5),
-        norm_cfg=norm_cfg),
+        norm_cfg=dict(type='LN2d')),
     decode_head=dict(
         in_channels=[768, 768, 768, 768],
         channels=512,

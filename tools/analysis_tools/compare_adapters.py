@@ -152,8 +152,17 @@ def _out_indices(depth):
 
 
 def _parse_value(value):
-    from mmengine.config import DictAction
-    return DictAction._parse_iterable(value)
+    """A ``--set`` value: a Python literal or ``dict(...)`` expression,
+    else the string itself (``BN``)."""
+    import ast
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        pass
+    try:
+        return eval(value, {'__builtins__': {}}, {'dict': dict})
+    except Exception:
+        return value
 
 
 def _schedule(args):
@@ -304,6 +313,12 @@ def rotated_config(preset, args, data_root, work_dir, seed, label):
     model.roi_head.bbox_roi_extractor.out_channels = c
     model.roi_head.bbox_head.update(in_channels=c, fc_out_channels=2 * c,
                                     num_classes=len(DOTA_SHAPE_CLASSES))
+    # fewer proposals and sampled RoIs than DOTA's 2000 / 512: a few objects
+    # per small image (the same for every candidate)
+    model.train_cfg.rpn_proposal.update(nms_pre=500, max_per_img=300)
+    model.train_cfg.rcnn.sampler.num = 128
+    model.test_cfg.rpn.update(nms_pre=500, max_per_img=300)
+    model.test_cfg.rcnn.max_per_img = 100
     img_scale = (size, size)
     train_pipeline = [
         dict(type='mmdet.LoadImageFromFile'),
