@@ -16,7 +16,6 @@ custom_imports = dict(
 pretrained = 'checkpoints/selectivemae_vit-base-p16_rs4m.pth'
 crop_size = (512, 512)
 num_classes = 6
-norm_cfg = dict(type='SyncBN', requires_grad=True)
 
 data_preprocessor = dict(size=crop_size)
 model = dict(
