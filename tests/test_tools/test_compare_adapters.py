@@ -25,7 +25,7 @@ def _table(out, metric):
     return header, rows[1:]
 
 
-def test_potsdam_shapes_need_more_than_colour(tmp_path):
+def test_potsdam_shapes_need_more_than_colour():
     """All six classes (and ignored boundary pixels) are present, and a
     per-pixel nearest-class-colour rule is far from solving the labels."""
     from selective_mae.testing import POTSDAM_LABELS, potsdam_shape_scene
