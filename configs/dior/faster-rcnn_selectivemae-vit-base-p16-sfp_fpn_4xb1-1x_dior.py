@@ -36,7 +36,9 @@ model = dict(
             type='SimpleFeaturePyramid',
             in_channels=768,
             scale_factors=(4, 2, 1, 0.5),
-            norm_cfg=dict(type='SyncBN', requires_grad=True)),
+            # LayerNorm over channels (ViTDet's simple pyramid): batch-size
+            # independent at 1-2 images per GPU (docs/detection.md)
+            norm_cfg=dict(type='LN2d')),
         dict(
             type='FPN',
             in_channels=[768, 768, 768, 768],

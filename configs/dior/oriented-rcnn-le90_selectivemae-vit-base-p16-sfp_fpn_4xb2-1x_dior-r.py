@@ -58,3 +58,10 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(type='DOTAMetric', metric='mAP')
 test_evaluator = dict(_delete_=True, type='DOTAMetric', metric='mAP')
+
+# Layer decay 0.9, not DOTA's 0.75 (RVSA's value): the authors' released
+# DIOR-R config, which produced the paper's 67.78 mAP50 this config is
+# compared with, uses 0.9 (as MTP). Layer decay only shapes fine-tuning of
+# pretrained weights, which a CPU check from scratch cannot measure, so the
+# recipe behind the reported number decides.
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))

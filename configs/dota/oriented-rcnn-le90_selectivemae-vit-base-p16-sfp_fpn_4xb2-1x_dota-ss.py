@@ -19,6 +19,7 @@ model = dict(
         img_size=img_size,
         patch_size=16,
         out_indices=(3, 5, 7, 11),
+        # within MTP / RVSA's 0.1-0.3 for ViT-B Oriented R-CNN
         drop_path_rate=0.2,
         # Windowed attention (14 x 14 tokens) except blocks 2/5/8/11 (ViTDet)
         # and activation checkpointing; docs/detection.md has the measured
@@ -33,7 +34,9 @@ model = dict(
             type='SimpleFeaturePyramid',
             in_channels=768,
             scale_factors=(4, 2, 1, 0.5),
-            norm_cfg=dict(type='SyncBN', requires_grad=True)),
+            # LayerNorm over channels (ViTDet's simple pyramid): batch-size
+            # independent at 1-2 images per GPU (docs/detection.md)
+            norm_cfg=dict(type='LN2d')),
         dict(
             type='mmdet.FPN',
             in_channels=[768, 768, 768, 768],

@@ -41,3 +41,10 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type, data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# Layer decay 0.9, not the Potsdam base's 0.65 (mmseg's MAE recipe): the
+# authors' released LoveDA config, which produced the paper's 53.05 mIoU
+# this config is compared with, uses 0.9 (as RVSA / MTP). Layer decay only
+# shapes fine-tuning of pretrained weights, which a CPU check from scratch
+# cannot measure, so the recipe behind the reported number decides.
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))

@@ -228,3 +228,44 @@ def test_registered_for_every_downstream_scope():
         vit = registry.build(
             dict(type='PlainViT', arch=TINY, img_size=32, out_indices=(1, 3)))
         assert isinstance(vit, PlainViT)
+
+
+def test_random_init_reaches_every_block():
+    """Without a checkpoint every block's Linear layers get the ViT standard
+    init (truncated normal, std 0.02, zero bias), not PyTorch's default
+    (uniform with std 1 / sqrt(3 fan_in), about 0.10 at width 32)."""
+    model = _vit()
+    assert type(model.layers).__name__ == 'ModuleList'
+    assert hasattr(model.layers, 'init_weights')
+    linears = [m for m in model.layers.modules()
+               if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 4 * 4  # qkv, proj, fc1, fc2 per block
+    for m in linears:
+        assert m.weight.std().item() == pytest.approx(0.02, rel=0.15)
+        assert abs(m.weight.mean().item()) < 0.005
+        assert torch.count_nonzero(m.bias) == 0
+    assert model.pos_embed.std().item() == pytest.approx(0.02, rel=0.3)
+    # an explicit init_cfg replaces the default
+    kaiming = _vit(init_cfg=dict(type='Kaiming', layer='Linear',
+                                 distribution='uniform'))
+    w = kaiming.layers[0].attn.qkv.weight
+    assert w.std().item() > 0.1
+
+
+def test_ln2d_normalises_channels_per_pixel():
+    from mmcv.cnn import build_norm_layer
+
+    from selective_mae.models.utils import LayerNorm2d
+    name, norm = build_norm_layer(dict(type='LN2d'), 8)
+    assert isinstance(norm, LayerNorm2d) and name.startswith('ln')
+    x = torch.randn(2, 8, 5, 3) * 3 + 1
+    y = norm(x)
+    ref = torch.nn.functional.layer_norm(x.permute(0, 2, 3, 1), (8, ),
+                                         eps=1e-6).permute(0, 3, 1, 2)
+    torch.testing.assert_close(y, ref)
+    # independent of the rest of the batch (unlike BatchNorm)
+    torch.testing.assert_close(norm(x[:1]), y[:1])
+    with pytest.raises(ValueError, match=r'LN2d\(8\) expects'):
+        norm(torch.randn(2, 4, 3, 3))
+    neck = SimpleFeaturePyramid(8)
+    assert isinstance(neck.branches[0][1], LayerNorm2d)

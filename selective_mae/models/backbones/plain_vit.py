@@ -17,6 +17,8 @@ import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks.drop import build_dropout
+from mmengine.model import ModuleList
+from mmengine.model.weight_init import trunc_normal_
 from mmengine.registry import MODELS as ROOT_MODELS
 from mmpretrain.models.backbones.vision_transformer import (
     TransformerEncoderLayer, VisionTransformer)
@@ -187,11 +189,14 @@ class PlainViT(VisionTransformer):
         self.with_cp = with_cp
 
         # The parent built plain encoder layers; rebuild them as windowed
-        # ones with the same settings (same parameter names and shapes).
+        # ones with the same settings (same parameter names and shapes). An
+        # mmengine ModuleList: ``BaseModule.init_weights`` only descends into
+        # children that have an ``init_weights`` (torch's ModuleList has
+        # none, so the blocks kept PyTorch's default init).
         if isinstance(layer_cfgs, dict):
             layer_cfgs = [layer_cfgs] * self.num_layers
         dpr = np.linspace(0, drop_path_rate, self.num_layers)
-        self.layers = nn.ModuleList()
+        self.layers = ModuleList()
         for i in range(self.num_layers):
             layer_cfg = dict(
                 embed_dims=self.embed_dims,
@@ -218,7 +223,17 @@ class PlainViT(VisionTransformer):
         return self
 
     def init_weights(self):
-        """Random init, or load ``init_cfg.checkpoint`` in any known layout."""
+        """Load ``init_cfg.checkpoint`` in any known layout, or initialise
+        at random.
+
+        Random init without an ``init_cfg`` is the ViT standard of ViTDet,
+        timm and mmseg's ``VisionTransformer``: every ``Linear`` of every
+        block truncated normal (std 0.02) with zero bias, norms 1 / 0,
+        position embedding and cls token truncated normal (std 0.02), patch
+        projection as mmpretrain's parent. Another ``init_cfg`` (for
+        example ``dict(type='Kaiming', layer='Linear', ...)``) is applied
+        instead, by mmengine, after the parent's own init.
+        """
         if (isinstance(self.init_cfg, dict)
                 and self.init_cfg.get('type') == 'Pretrained'):
             from mmengine.logging import MMLogger
@@ -232,6 +247,18 @@ class PlainViT(VisionTransformer):
             self._is_init = True
             return
         super().init_weights()
+        if self.init_cfg is not None:
+            return
+        for m in self.layers.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+        if self.cls_token is not None:
+            trunc_normal_(self.cls_token, std=0.02)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Args:

@@ -14,6 +14,8 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import nn
 
+from ..utils.layer_norm_2d import LayerNorm2d  # noqa: F401 (registers LN2d)
+
 
 @ROOT_MODELS.register_module()
 class SimpleFeaturePyramid(BaseModule):
@@ -24,15 +26,17 @@ class SimpleFeaturePyramid(BaseModule):
         scale_factors (Sequence[float]): One factor per input, each of
             4, 2, 1 or 0.5. Defaults to (4, 2, 1, 0.5).
         norm_cfg (dict): Norm between the two transposed convolutions of the
-            4x branch. Defaults to ``dict(type='BN')`` (use ``SyncBN`` on
-            several GPUs).
+            4x branch. Defaults to ``dict(type='LN2d')``, LayerNorm over
+            channels as ViTDet's simple pyramid: independent of the batch,
+            which is 1 to 2 images per GPU in these recipes
+            (docs/segmentation.md has the measured effect of BN).
         init_cfg (dict, optional): Initialization config.
     """
 
     def __init__(self,
                  in_channels: int,
                  scale_factors: Sequence[float] = (4, 2, 1, 0.5),
-                 norm_cfg: dict = dict(type='BN'),
+                 norm_cfg: dict = dict(type='LN2d'),
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         self.scale_factors = tuple(float(s) for s in scale_factors)

@@ -17,7 +17,7 @@ model = dict(
         dict(
             type='SimpleFeaturePyramid',
             in_channels=32,
-            norm_cfg=dict(type='BN')),
+            norm_cfg=dict(type='LN2d')),
         dict(
             type='FPN',
             in_channels=[32, 32, 32, 32],

@@ -14,7 +14,7 @@ model = dict(
         img_size=128,
         out_indices=(0, 1, 2, 3),
         init_cfg=None),
-    neck=dict(in_channels=32, norm_cfg=norm_cfg),
+    neck=dict(in_channels=32),
     decode_head=dict(
         in_channels=[32, 32, 32, 32], channels=32, norm_cfg=norm_cfg),
     auxiliary_head=dict(in_channels=32, channels=16, norm_cfg=norm_cfg),
