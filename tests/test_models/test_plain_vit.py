@@ -254,9 +254,17 @@ def test_random_init_reaches_every_block():
 
 def test_ln2d_normalises_channels_per_pixel():
     from mmcv.cnn import build_norm_layer
+    from mmengine.registry import DefaultScope
 
     from selective_mae.models.utils import LayerNorm2d
-    name, norm = build_norm_layer(dict(type='LN2d'), 8)
+
+    # in a scope without an LN2d of its own (mmseg, mmdet, mmrotate; not
+    # mmpretrain, whose LN2d is the same formula with eps 1e-5), 'LN2d' is
+    # ours, from the root registry; an earlier test may have left
+    # mmpretrain's scope as the default
+    with DefaultScope.overwrite_default_scope('mmengine'):
+        name, norm = build_norm_layer(dict(type='LN2d'), 8)
+        neck = SimpleFeaturePyramid(8)
     assert isinstance(norm, LayerNorm2d) and name.startswith('ln')
     x = torch.randn(2, 8, 5, 3) * 3 + 1
     y = norm(x)
@@ -267,5 +275,4 @@ def test_ln2d_normalises_channels_per_pixel():
     torch.testing.assert_close(norm(x[:1]), y[:1])
     with pytest.raises(ValueError, match=r'LN2d\(8\) expects'):
         norm(torch.randn(2, 4, 3, 3))
-    neck = SimpleFeaturePyramid(8)
     assert isinstance(neck.branches[0][1], LayerNorm2d)
