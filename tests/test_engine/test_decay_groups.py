@@ -11,6 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import selective_mae  # noqa: F401
+from selective_mae.testing.tiny_models import TINY_MAE, TINY_SELECTIVE_MAE
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from selective_mae.engine.optimizers import decay_groups
@@ -19,43 +20,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SCHEDULE = osp.join(
     REPO, 'configs/_base_/schedules/'
     'rs4m_adamw-bf16_coslr-800e.py')
-TINY_VIT = dict(
-    embed_dims=64, num_layers=2, num_heads=4, feedforward_channels=128)
-SELECTIVE = dict(
-    type='SelectiveMAE',
-    backbone=dict(
-        type='SelectiveMAEViT', arch=TINY_VIT, img_size=32, patch_size=8),
-    selector=dict(type='PSTS', mask_ratio=0.75, recon_ratio=0.25),
-    neck=dict(
-        type='CrossAttentionDecoder',
-        img_size=32,
-        patch_size=8,
-        embed_dim=64,
-        decoder_embed_dim=32,
-        decoder_depth=2,
-        decoder_num_heads=4),
-    head=dict(type='SelectiveMAEPretrainHead', norm_pix=True, patch_size=8))
-MAE = dict(
-    type='MAE',
-    backbone=dict(
-        type='MAEViT',
-        arch=TINY_VIT,
-        img_size=32,
-        patch_size=8,
-        mask_ratio=0.75),
-    neck=dict(
-        type='MAEPretrainDecoder',
-        num_patches=16,
-        patch_size=8,
-        embed_dim=64,
-        decoder_embed_dim=32,
-        decoder_depth=2,
-        decoder_num_heads=4),
-    head=dict(
-        type='MAEPretrainHead',
-        norm_pix=True,
-        patch_size=8,
-        loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+SELECTIVE = TINY_SELECTIVE_MAE
+MAE = TINY_MAE
 
 
 def _model(cfg):

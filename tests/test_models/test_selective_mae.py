@@ -9,26 +9,10 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 import selective_mae  # noqa: F401
+from selective_mae.testing.tiny_models import TINY_SELECTIVE_MAE
 
 TINY = dict(
-    type='SelectiveMAE',
-    backbone=dict(
-        type='SelectiveMAEViT',
-        arch=dict(
-            embed_dims=64, num_layers=2, num_heads=4,
-            feedforward_channels=128),
-        img_size=32,
-        patch_size=8),
-    selector=dict(type='PSTS', mask_ratio=0.75, recon_ratio=0.25),
-    neck=dict(
-        type='CrossAttentionDecoder',
-        img_size=32,
-        patch_size=8,
-        embed_dim=64,
-        decoder_embed_dim=32,
-        decoder_depth=2,
-        decoder_num_heads=4),
-    head=dict(type='SelectiveMAEPretrainHead', norm_pix=True, patch_size=8),
+    copy.deepcopy(TINY_SELECTIVE_MAE),
     init_cfg=[
         dict(type='Xavier', layer='Linear', distribution='uniform'),
         dict(type='Constant', layer='LayerNorm', val=1.0, bias=0.0)

@@ -11,30 +11,13 @@ from mmengine.config import Config
 import selective_mae  # noqa: F401
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
+from selective_mae.testing.tiny_models import TINY_MAE, TINY_SELECTIVE_MAE
 from selective_mae.utils.regional_compile import (compile_encoder_decoder,
                                                   take_compile_key,
                                                   transformer_blocks)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TINY = dict(
-    type='SelectiveMAE',
-    backbone=dict(
-        type='SelectiveMAEViT',
-        arch=dict(
-            embed_dims=64, num_layers=2, num_heads=4,
-            feedforward_channels=128),
-        img_size=32,
-        patch_size=8),
-    selector=dict(type='PSTS', mask_ratio=0.75, recon_ratio=0.25),
-    neck=dict(
-        type='CrossAttentionDecoder',
-        img_size=32,
-        patch_size=8,
-        embed_dim=64,
-        decoder_embed_dim=32,
-        decoder_depth=2,
-        decoder_num_heads=4),
-    head=dict(type='SelectiveMAEPretrainHead', norm_pix=True, patch_size=8))
+TINY = TINY_SELECTIVE_MAE
 
 
 def _build(cfg=TINY, seed=0):
@@ -75,27 +58,8 @@ def test_buffers_are_constant_through_a_training_step():
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/_base_/rs4m_pretrain_runtime.py'))
     assert cfg.model_wrapper_cfg.broadcast_buffers is False
-    mae = dict(
-        type='MAE',
-        backbone=dict(
-            type='MAEViT',
-            arch=TINY['backbone']['arch'],
-            img_size=32,
-            patch_size=8,
-            mask_ratio=0.75),
-        neck=dict(
-            type='MAEPretrainDecoder',
-            num_patches=16,
-            patch_size=8,
-            embed_dim=64,
-            decoder_embed_dim=32,
-            decoder_depth=1,
-            decoder_num_heads=4),
-        head=dict(
-            type='MAEPretrainHead',
-            norm_pix=True,
-            patch_size=8,
-            loss=dict(type='PixelReconstructionLoss', criterion='L2')))
+    mae = copy.deepcopy(TINY_MAE)
+    mae['neck']['decoder_depth'] = 1
     for model_cfg in (TINY, mae):
         model = _build(model_cfg)
         before = {k: v.clone() for k, v in model.named_buffers()}
