@@ -37,8 +37,8 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/demo_rs')
     parser.add_argument('--labelled-root', default='data/demo_rs_labelled',
                         help='held-out labelled scenes of the k-NN probe')
-    parser.add_argument('--num-images', type=int, default=300)
-    parser.add_argument('--per-class', type=int, default=60,
+    parser.add_argument('--num-images', type=int, default=1000)
+    parser.add_argument('--per-class', type=int, default=100,
                         help='labelled scenes per type')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--vis-progress', type=float, nargs='+',
@@ -88,7 +88,7 @@ def print_knn(history, labelled_root):
         if osp.isdir(labelled_root) else []
     if types:
         print(f'  chance: {100 / len(types):.1f} ({len(types)} scene types; '
-              'colour alone does not tell them apart, see '
+              'tone and brightness alone do not tell them apart, see '
               'selective_mae/datasets/demo_data.py)')
 
 

@@ -7,20 +7,22 @@ like any other module (and use it where they need small real scenes); test
 fixtures and fakes of the downstream formats live in
 :mod:`selective_mae.testing`.
 
-Each scene is drawn from a few nadir-view elements: a patchwork of fields
-with crop-row stripes, water bodies, roads, roofs with shadows and tree
-crowns. Every scene has a type, one of :data:`SCENE_TYPES`, that says which
-element dominates it (a field patchwork, a road network, a built-up area, a
-forest, a lake); the others appear too, less. The colours of every element
-are drawn per scene from the same natural hues (browns, yellows, greens,
-cyans, blues), independently of the type (a lake may be green or brown, a
-forest blue), so colour statistics alone cannot tell the types apart: what
-does is structure (crop-row stripes, long straight bands, small rectangles
-with shadows, dense small discs, large flat regions). Element
-sizes are chosen so that the structure survives the demo model's 64 px
-input (the 128 px scenes are resized by half). Scene ``i`` depends only on
-``(seed, i)``; its type is ``SCENE_TYPES[i % 5]``. A data set is identical
-across runs and machines for one seed, and any subset can be regenerated.
+Each scene is a panchromatic (one-band) nadir view of one type, one of
+:data:`SCENE_TYPES`, drawn by its own element at the scale of the demo
+model's patches (8 px at the 64 px input, 16 px of a 128 px scene): a
+patchwork of fields with crop-row stripes, a road grid, a block of roofs
+with shadows, a closed canopy of tree crowns, a lake on bare ground.
+Tones (of the ground, the parcels, the roofs, ...) and the brightness of
+the whole scene are drawn per scene, independently of the type, so the
+tone statistics alone cannot tell the types apart: what does is structure.
+Panchromatic on purpose: masked reconstruction of patch-normalised targets
+(``norm_pix``) learns to discount a patch's brightness and contrast, but
+not its hue, which the targets keep; with colour scenes the per-scene hue
+dominated the trained and the initial encoder's features alike, and the
+demo's k-NN probe could not show what was learned (measured, see
+docs/pretrain.md). Scene ``i`` depends only on ``(seed, i)``; its type is
+``SCENE_TYPES[i % 5]``. A data set is identical across runs and machines
+for one seed, and any subset can be regenerated.
 
 Two data sets are written from it:
 
@@ -46,25 +48,8 @@ HELDOUT_OFFSET = 1_000_000
 #: Version of the drawing; stored with the files so that scenes of an older
 #: generator on disk are redrawn rather than mixed with new ones.
 #: 3: colours drawn per scene independently of the type, larger elements.
-GENERATOR_VERSION = 3
-
-# What each scene type draws: crop-row stripe contrast range of the fields,
-# probability of a water body and its coverage range (share of the scene),
-# and the count ranges of roads, roofs and tree crowns. Ranges are
-# [low, high). The dominant element of each type covers most of the scene.
-_LAYOUT = dict(
-    fields=dict(stripes=(0.25, 0.45), water=(0.1, (0.03, 0.08)),
-                roads=(0, 2), roofs=(0, 3), trees=(0, 12)),
-    roads=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(5, 9),
-               roofs=(0, 3), trees=(0, 12)),
-    roofs=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(0, 2),
-               roofs=(35, 60), trees=(0, 12)),
-    trees=dict(stripes=(0, 0.06), water=(0.1, (0.03, 0.08)), roads=(0, 2),
-               roofs=(0, 3), trees=(140, 260)),
-    water=dict(stripes=(0, 0.06), water=(1.0, (0.5, 0.75)), roads=(0, 2),
-               roofs=(0, 3), trees=(0, 12)),
-)
-
+#: 4: panchromatic, each type drawn by its own element at patch scale.
+GENERATOR_VERSION = 4
 
 def smooth_noise(rng, size, cells):
     """Bilinearly upsampled uniform noise in [0, 1], shape (size, size)."""
@@ -103,6 +88,12 @@ def scene_type(index):
     return SCENE_TYPES[index % len(SCENE_TYPES)]
 
 
+def _ground(rng, size):
+    """Bare ground: one tone with smooth variation."""
+    base = random_colours(rng, 1)[0]
+    n = smooth_noise(rng, size, 4)
+    return base * (0.9 + 0.2 * n)[..., None]
+
 def make_scene(seed, index, size=128):
     """Draw one scene; its type is :func:`scene_type` of ``index``.
 
@@ -113,85 +104,78 @@ def make_scene(seed, index, size=128):
             (they are given for 128 px).
 
     Returns:
-        np.ndarray: uint8 RGB image of shape (size, size, 3).
+        np.ndarray: uint8 image of shape (size, size, 3), the three
+        channels equal (a panchromatic scene).
     """
-    layout = _LAYOUT[scene_type(index)]
+    t = scene_type(index)
     rng = np.random.default_rng([seed, index])
-    px = size / 128  # one pixel of a 128 px scene
+    px = size / 128
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
-
-    # Field patchwork: parcels on a jittered grid, colours around one random
-    # hue, each parcel with crop-row stripes at its own angle and period.
-    n_split = rng.integers(2, 5)
-    xs = np.sort(rng.integers(size // 8, size - size // 8, n_split - 1))
-    ys = np.sort(rng.integers(size // 8, size - size // 8, n_split - 1))
-    parcel = (np.searchsorted(xs, xx, side='right') * n_split +
-              np.searchsorted(ys, yy, side='right'))
-    n_parcel = n_split * n_split
-    colour = random_colours(rng, n_parcel, natural_hues(rng, 1)[0])
-    angle = rng.uniform(0, np.pi, n_parcel)[parcel]
-    period = rng.uniform(6, 14, n_parcel)[parcel] * px
-    stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi /
-                     period)
-    contrast = rng.uniform(*layout['stripes'], n_parcel)[parcel]
-    img = colour[parcel] * (1 + stripes * contrast)[..., None]
-
-    # Water: a smooth blob, nearly flat, covering a drawn share of the scene.
-    p_water, (cover_lo, cover_hi) = layout['water']
-    if rng.random() < p_water:
+    img = _ground(rng, size)
+    if t == 'fields':
+        n_split = rng.integers(2, 4)
+        xs = np.sort(rng.integers(size // 6, size - size // 6, n_split - 1))
+        ys = np.sort(rng.integers(size // 6, size - size // 6, n_split - 1))
+        parcel = (np.searchsorted(xs, xx, side='right') * n_split + np.searchsorted(ys, yy, side='right'))
+        n_parcel = n_split * n_split
+        colour = random_colours(rng, n_parcel, natural_hues(rng, 1)[0], 0.06)
+        angle = rng.uniform(0, np.pi, n_parcel)[parcel]
+        period = rng.uniform(10, 18, n_parcel)[parcel] * px
+        stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)
+        contrast = rng.uniform(0.3, 0.5, n_parcel)[parcel]
+        img = colour[parcel] * (1 + stripes * contrast)[..., None]
+    elif t == 'water':
         noise = smooth_noise(rng, size, int(rng.integers(2, 4)))
-        level = np.quantile(noise, 1 - rng.uniform(cover_lo, cover_hi))
+        level = np.quantile(noise, 1 - rng.uniform(0.55, 0.8))
         water = noise > level
-        img[water] = random_colours(rng, 1)[0] + rng.normal(
-            0, 2, (int(water.sum()), 3))
-
-    # Roads: straight bands at random angles, one colour per scene.
-    road = random_colours(rng, 1)[0]
-    for _ in range(rng.integers(*layout['roads'])):
-        theta = rng.uniform(0, np.pi)
-        offset = rng.uniform(-size / 3, size / 3)
-        dist = np.abs((xx - size / 2) * np.sin(theta) -
-                      (yy - size / 2) * np.cos(theta) - offset)
-        img[dist < rng.uniform(1.5, 3) * px] = road
-
-    # Roofs: rectangles with a shadow offset down-right, around a centre,
-    # in a few colours of the scene.
-    roof_colours = random_colours(rng, 3)
-    cx, cy = rng.uniform(0.3, 0.7, 2) * size
-    spread = size / 6 if layout['roofs'][1] < 10 else size / 3
-    shadow = max(1, round(3 * px))
-    for _ in range(rng.integers(*layout['roofs'])):
-        w, h = np.maximum(1, (rng.uniform(6, 16, 2) * px).astype(int))
-        w, h = min(w, size - 1), min(h, size - 1)
-        x0 = int(np.clip(cx + rng.normal(0, spread), 0, size - w))
-        y0 = int(np.clip(cy + rng.normal(0, spread), 0, size - h))
-        img[y0 + shadow:y0 + h + shadow, x0 + shadow:x0 + w + shadow] *= 0.5
-        img[y0:y0 + h, x0:x0 + w] = roof_colours[rng.integers(0, 3)]
-
-    # Trees: round crowns of one random hue, clustered, each a little
-    # brighter or darker, with a shadow.
-    n_tree = int(rng.integers(*layout['trees']))
-    if n_tree:
-        spread = size / 6 if n_tree < 50 else size / 2.5
-        tx = np.clip(rng.normal(rng.uniform(0.2, 0.8) * size, spread,
-                                n_tree), 0, size - 1)
-        ty = np.clip(rng.normal(rng.uniform(0.2, 0.8) * size, spread,
-                                n_tree), 0, size - 1)
-        r = rng.uniform(3, 5.5, n_tree) * px
-        shade = rng.uniform(0.75, 1.25, n_tree).astype(np.float32)
+        img[water] = random_colours(rng, 1)[0] + rng.normal(0, 1.5, (int(water.sum()), 3))
+    elif t == 'roads':
+        road = random_colours(rng, 1)[0]
+        base_theta = rng.uniform(0, np.pi / 2)
+        for k in range(int(rng.integers(3, 6))):
+            theta = base_theta + (np.pi / 2) * (k % 2) + rng.normal(0, 0.05)
+            offset = rng.uniform(-size / 2.5, size / 2.5)
+            dist = np.abs((xx - size / 2) * np.sin(theta) - (yy - size / 2) * np.cos(theta) - offset)
+            w = rng.uniform(3, 5) * px
+            img[dist < w + 1.5 * px] *= 0.8   # verge
+            img[dist < w] = road
+    elif t == 'roofs':
+        roof_colours = random_colours(rng, 3)
+        shadow = max(1, round(4 * px))
+        pitch = rng.uniform(26, 36) * px
+        ang = rng.uniform(0, np.pi / 2)
+        c, s = np.cos(ang), np.sin(ang)
+        # buildings on a rotated lattice
+        for i in range(-3, 4):
+            for j in range(-3, 4):
+                if rng.random() < 0.15:
+                    continue
+                u, v = i * pitch + rng.normal(0, 2), j * pitch + rng.normal(0, 2)
+                cx, cy = size / 2 + u * c - v * s, size / 2 + u * s + v * c
+                w, h = rng.uniform(12, 22, 2) * px
+                du = (xx - cx) * c + (yy - cy) * s
+                dv = -(xx - cx) * s + (yy - cy) * c
+                sh = (np.abs(du - shadow) < w / 2) & (np.abs(dv - shadow) < h / 2)
+                img[sh] *= 0.55
+                img[(np.abs(du) < w / 2) & (np.abs(dv) < h / 2)] = roof_colours[rng.integers(0, 3)]
+    elif t == 'trees':
+        n_tree = int(rng.integers(60, 110))
+        tx = rng.uniform(-5, size + 5, n_tree); ty = rng.uniform(-5, size + 5, n_tree)
+        r = rng.uniform(6, 10, n_tree) * px
+        shade = rng.uniform(0.8, 1.2, n_tree).astype(np.float32)
         base = random_colours(rng, 1)[0]
-        for lo in range(0, n_tree, 64):  # bounded memory for big forests
-            sl = slice(lo, lo + 64)
-            d2 = ((xx[..., None] - tx[sl])**2 +
-                  (yy[..., None] - ty[sl])**2) / r[sl]**2
-            near = d2.argmin(-1)
-            crown = d2.min(-1) < 1
-            img[crown] = base * shade[sl][near[crown], None]
-
-    # Illumination: a global brightness and colour cast per scene.
-    img *= rng.uniform(0.8, 1.2) * rng.uniform(0.92, 1.08, 3)
-    img += rng.normal(0, 3, img.shape)  # sensor noise
-    return np.clip(img, 0, 255).astype(np.uint8)
+        d2 = ((xx[..., None] - tx) ** 2 + (yy[..., None] - ty) ** 2) / r ** 2
+        near = d2.argmin(-1); dmin = d2.min(-1)
+        crown = dmin < 1
+        # rounded crowns: darker at the rim
+        img[crown] = base * (shade[near[crown]] * (1.1 - 0.35 * dmin[crown]))[:, None]
+        img[~crown] *= 0.6  # shadowed ground between crowns
+    # Panchromatic: one band, a brightness and gain per scene (sun, sensor),
+    # sensor noise.
+    pan = img.mean(-1) * rng.uniform(0.8, 1.2)
+    pan += rng.normal(0, 3, pan.shape)
+    pan = np.clip(pan, 0, 255).astype(np.uint8)
+    return np.repeat(pan[..., None], 3, -1)
 
 
 def _check_meta(out_dir, meta):

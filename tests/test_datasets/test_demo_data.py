@@ -60,9 +60,12 @@ def test_types_differ_in_structure_not_colour():
         for j in range(20)
     ])  # 20 scenes per type, grouped by type
     labels = np.repeat(np.arange(5), 20)
-    # colours are drawn per scene, whatever the type: a nearest-centroid
-    # classifier on the mean colour (leave one out) is near chance (0.2)
-    colour = imgs.mean((1, 2))
+    # panchromatic: the three channels are one band
+    assert (imgs == imgs[..., :1]).all()
+    # tones and brightness are drawn per scene, whatever the type: a
+    # nearest-centroid classifier on the mean and std of the tone (leave one
+    # out) is near chance (0.2)
+    colour = np.stack([imgs.mean((1, 2, 3)), imgs.std((1, 2, 3))], 1)
     hits = 0
     for i in range(len(imgs)):
         rest = np.arange(len(imgs)) != i
