@@ -433,7 +433,7 @@ def keep_built_blocks(layers):
         layers (nn.Module): The backbone's blocks, right after the build.
 
     Returns:
-        mmengine.hooks.Hook: To register with priority ``VERY_HIGHEST``.
+        mmengine.hooks.Hook: To register with priority ``HIGHEST``.
     """
     import torch
     from mmengine.hooks import Hook
@@ -505,7 +505,7 @@ def run_one(task, preset, overrides, args, data_root, work_dir, seed, label):
     runner.register_hook(_Keep())
     if preset == 'ours-before':
         runner.register_hook(keep_built_blocks(runner.model.backbone.layers),
-                             'VERY_HIGHEST')
+                             'HIGHEST')
     t0 = time.time()
     runner.train()
     seconds = time.time() - t0
