@@ -149,7 +149,8 @@ def _object_polygon(kind, cx, cy, length, angle):
     return [place(outline)], place(box)
 
 
-def dota_shape_scene(seed, split, index, size=128, max_objects=5):
+def dota_shape_scene(seed, split, index, size=128, max_objects=5,
+                     object_size=(0.18, 0.38)):
     """One DOTA-style image and its objects.
 
     Args:
@@ -157,12 +158,22 @@ def dota_shape_scene(seed, split, index, size=128, max_objects=5):
         split (str): Sub-folder name (different scenes per split).
         index (int): Image index.
         size (int): Image side.
-        max_objects (int): At most this many objects (at least 2).
+        max_objects (int): At most this many objects (at least 2; fewer
+            when large objects leave no free place).
+        object_size (tuple[float, float]): Range of an object's length as
+            a share of ``size`` (uniform).
 
     Returns:
         tuple[np.ndarray, list[tuple[np.ndarray, str]]]: uint8 RGB image and
         (oriented box corners (4, 2), class name) per object.
     """
+    lo, hi = object_size
+    if not 0 < lo <= hi <= 0.7:
+        raise ValueError(f'object_size {object_size}: need 0 < min <= max '
+                         '<= 0.7 (shares of the image side; a larger plane '
+                         'does not fit at every angle)')
+    if max_objects < 2:
+        raise ValueError(f'max_objects {max_objects}: need at least 2')
     rng = np.random.default_rng([seed, sum(map(ord, split)), index])
     base = _jitter(rng, (110, 115, 105), 30)
     img = base * (0.75 + 0.5 * smooth_noise(rng, size, 8)[..., None])
@@ -172,8 +183,11 @@ def dota_shape_scene(seed, split, index, size=128, max_objects=5):
         if len(objects) >= rng.integers(2, max_objects + 1):
             break
         kind = DOTA_SHAPE_CLASSES[int(rng.integers(len(DOTA_SHAPE_CLASSES)))]
-        length = rng.uniform(size * 0.18, size * 0.38)
-        cx, cy = rng.uniform(length * 0.55, size - length * 0.55, 2)
+        length = rng.uniform(size * lo, size * hi)
+        # the box's half diagonal from every edge: inside at any angle
+        _, upright = _object_polygon(kind, 0, 0, length, 0)
+        margin = np.linalg.norm(upright, axis=1).max()
+        cx, cy = rng.uniform(margin, size - margin, 2)
         parts, box = _object_polygon(kind, cx, cy, length,
                                      rng.uniform(-np.pi / 2, np.pi / 2))
         area = _poly_mask(size, box)
@@ -189,7 +203,7 @@ def dota_shape_scene(seed, split, index, size=128, max_objects=5):
 
 
 def make_dota_shapes(root, splits=(('trainval', 32), ('val', 8)), size=128,
-                     seed=0):
+                     seed=0, max_objects=5, object_size=(0.18, 0.38)):
     """Write :func:`dota_shape_scene` images in DOTA's layout:
     ``root/<split>/images/P0000.png`` and ``root/<split>/annfiles/P0000.txt``
     (``x1 y1 ... x4 y4 class difficulty`` per line).
@@ -199,6 +213,9 @@ def make_dota_shapes(root, splits=(('trainval', 32), ('val', 8)), size=128,
         splits (Sequence[tuple[str, int]]): (folder, number of images).
         size (int): Image side.
         seed (int): Data set seed.
+        max_objects (int): At most this many objects per image.
+        object_size (tuple[float, float]): Object length range, shares of
+            ``size``.
 
     Returns:
         str: ``root``.
@@ -207,7 +224,8 @@ def make_dota_shapes(root, splits=(('trainval', 32), ('val', 8)), size=128,
         ann_dir = osp.join(root, split, 'annfiles')
         os.makedirs(ann_dir, exist_ok=True)
         for i in range(n):
-            img, objects = dota_shape_scene(seed, split, i, size)
+            img, objects = dota_shape_scene(seed, split, i, size,
+                                            max_objects, object_size)
             _write_png(osp.join(root, split, 'images', f'P{i:04d}.png'), img)
             with open(osp.join(ann_dir, f'P{i:04d}.txt'), 'w') as f:
                 for box, kind in objects:

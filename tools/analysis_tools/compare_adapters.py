@@ -22,6 +22,17 @@ Candidates (``--candidates LABEL[=PRESET]``, PRESET one of):
     or ``configs/dota/...dota-ss.py``): ``PlainViT`` + ``SimpleFeaturePyramid``
     (+ mmdet ``FPN`` for detection), with every setting of that config
     (drop path, pyramid norm, final norm, cls token) as it is today.
+``ours-before``
+    ``ours`` as the code and configs were before issue 16's fix (commit
+    c0ef503): BatchNorm in ``SimpleFeaturePyramid`` (the configs' SyncBN,
+    which is BN in one process) and PyTorch's default init in every block
+    (the blocks sat in a torch ``nn.ModuleList`` that mmengine's
+    ``init_weights`` did not reach). The block weights drawn when the model
+    is built are exactly those default draws (the blocks' constructor is
+    unchanged), so they are kept and written back after ``init_weights``.
+``ours-mln`` (seg only)
+    ``PlainViT`` as in ``ours``, followed by mmseg's ``MultiLevelNeck`` as in
+    ``ref``: the backbone's share of a difference, with the neck fixed.
 ``ref``
     mmseg's own ``VisionTransformer`` with its UperNet recipe's settings
     (``mmseg::_base_/models/upernet_vit-b16_ln_mln.py``), followed by mmseg's
@@ -66,7 +77,9 @@ ROT_CONFIG = ('configs/dota/'
               'oriented-rcnn-le90_selectivemae-vit-base-p16-sfp_fpn_4xb2-1x_'
               'dota-ss.py')
 REF_VIT = 'mmseg::_base_/models/upernet_vit-b16_ln_mln.py'
-PRESETS = ('ours', 'ref')
+PRESETS = ('ours', 'ours-before', 'ours-mln', 'ref')
+#: presets that are not built for every task
+TASK_PRESETS = {'ours-mln': ('seg', )}
 
 
 def parse_args(argv=None):
@@ -76,7 +89,8 @@ def parse_args(argv=None):
     parser.add_argument('task', choices=['seg', 'rotated'])
     parser.add_argument('--work-dir', required=True)
     parser.add_argument('--candidates', nargs='+', default=['ours', 'ref'],
-                        help='LABEL or LABEL=PRESET, PRESET in ours/ref')
+                        help='LABEL or LABEL=PRESET, PRESET in '
+                        + '/'.join(PRESETS))
     parser.add_argument('--set', nargs='+', action='append', default=[],
                         metavar=('LABEL', 'KEY=VALUE'),
                         help='config overrides of one candidate')
@@ -100,6 +114,12 @@ def parse_args(argv=None):
                         help='generated training images (16 seg, 48 rot)')
     parser.add_argument('--num-val', type=int, default=None,
                         help='generated evaluation images (6 seg, 16 rot)')
+    parser.add_argument('--object-size', type=float, nargs=2,
+                        default=[0.18, 0.38], metavar=('MIN', 'MAX'),
+                        help='rotated: object length range, shares of the '
+                        'image side')
+    parser.add_argument('--max-objects', type=int, default=5,
+                        help='rotated: at most this many objects per image')
     parser.add_argument('--data-seed', type=int, default=0)
     parser.add_argument('--data-root', default=None,
                         help='use this data instead of generating it')
@@ -112,6 +132,10 @@ def parse_args(argv=None):
         if preset not in PRESETS:
             parser.error(f'--candidates {item}: preset {preset!r} is not one '
                          f'of {PRESETS}')
+        if args.task not in TASK_PRESETS.get(preset, (args.task, )):
+            parser.error(f'--candidates {item}: preset {preset!r} is only '
+                         f'built for {TASK_PRESETS[preset]}, not '
+                         f'{args.task!r}')
         if label in args.presets:
             parser.error(f'--candidates: label {label!r} given twice')
         args.labels.append(label)
@@ -246,13 +270,17 @@ def seg_config(preset, args, data_root, work_dir, seed, label):
     model = cfg.model
     model.pretrained = None
     model.data_preprocessor.size = crop
-    if preset == 'ours':
+    if preset == 'ref':
+        model.backbone, model.neck = _ref_backbone(args, crop)
+    else:
         model.backbone.update(arch=_vit_arch(args), img_size=args.crop,
                               out_indices=_out_indices(args.depth),
                               init_cfg=None)
         model.neck.in_channels = w
-    else:
-        model.backbone, model.neck = _ref_backbone(args, crop)
+        if preset == 'ours-before':
+            model.neck.norm_cfg = dict(type='BN')
+        elif preset == 'ours-mln':
+            _, model.neck = _ref_backbone(args, crop)
     model.decode_head.update(in_channels=[w] * 4, channels=c)
     model.auxiliary_head.update(in_channels=w, channels=c // 2)
     model.test_cfg = dict(mode='slide', crop_size=crop,
@@ -295,18 +323,20 @@ def rotated_config(preset, args, data_root, work_dir, seed, label):
         allow_failed_imports=False)
     model = cfg.model
     sfp, fpn = model.neck
-    if preset == 'ours':
+    if preset == 'ref':
+        model.backbone, _ = _ref_backbone(args, (size, size))
+        first = dict(type='ResizePyramid',
+                     scale_factors=tuple(sfp.scale_factors))
+    else:
         # Global attention in both candidates (the windows are a memory
         # choice at 1024 px; at this size a window would cover the image).
         model.backbone.update(arch=_vit_arch(args), img_size=size,
                               out_indices=_out_indices(args.depth),
                               window_size=0, with_cp=False, init_cfg=None)
         sfp.in_channels = w
+        if preset == 'ours-before':
+            sfp.norm_cfg = dict(type='BN')
         first = sfp
-    else:
-        model.backbone, _ = _ref_backbone(args, (size, size))
-        first = dict(type='ResizePyramid',
-                     scale_factors=tuple(sfp.scale_factors))
     fpn.update(in_channels=[w] * 4, out_channels=c)
     model.neck = [first, fpn]
     model.rpn_head.update(in_channels=c, feat_channels=c)
@@ -393,12 +423,41 @@ def _register_resize_pyramid():
             return tuple(outs)
 
 
+def keep_built_blocks(layers):
+    """The hook of ``ours-before``: the blocks' weights as built (PyTorch's
+    default init of every ``Linear`` and ``LayerNorm``) are written back
+    before the first iteration, i.e. after ``init_weights`` gave them the
+    fix's ViT-standard init.
+
+    Args:
+        layers (nn.Module): The backbone's blocks, right after the build.
+
+    Returns:
+        mmengine.hooks.Hook: To register with priority ``HIGHEST``.
+    """
+    import torch
+    from mmengine.hooks import Hook
+
+    built = {k: v.detach().clone() for k, v in layers.state_dict().items()}
+
+    class KeepBuiltBlocks(Hook):
+
+        def before_train(self, runner):
+            with torch.no_grad():
+                for k, v in layers.state_dict().items():
+                    v.copy_(built[k])
+
+    return KeepBuiltBlocks()
+
+
 def make_data(task, args, root):
     """Generate the compared data set under ``root`` (once per work dir)."""
     from selective_mae.testing import make_dota_shapes, make_potsdam_shapes
     stamp = osp.join(root, '.done')
     key = (f'{task} {args.num_train} {args.num_val} '
            f'{args.tile if task == "seg" else args.crop} {args.data_seed}')
+    if task == 'rotated':
+        key += f' {args.object_size} {args.max_objects}'
     if osp.isfile(stamp) and open(stamp).read() == key:
         return root
     if task == 'seg':
@@ -408,7 +467,9 @@ def make_data(task, args, root):
     else:
         make_dota_shapes(root, splits=(('trainval', args.num_train),
                                        ('val', args.num_val)),
-                         size=args.crop, seed=args.data_seed)
+                         size=args.crop, seed=args.data_seed,
+                         max_objects=args.max_objects,
+                         object_size=tuple(args.object_size))
     with open(stamp, 'w') as f:
         f.write(key)
     return root
@@ -442,6 +503,9 @@ def run_one(task, preset, overrides, args, data_root, work_dir, seed, label):
     torch.set_num_threads(args.threads)
     runner = Runner.from_cfg(cfg)
     runner.register_hook(_Keep())
+    if preset == 'ours-before':
+        runner.register_hook(keep_built_blocks(runner.model.backbone.layers),
+                             'HIGHEST')
     t0 = time.time()
     runner.train()
     seconds = time.time() - t0
@@ -538,6 +602,7 @@ def main(argv=None):
             head_channels=args.head_channels, crop=args.crop,
             tile=args.tile, num_train=args.num_train,
             num_val=args.num_val, data_seed=args.data_seed,
+            object_size=args.object_size, max_objects=args.max_objects,
             seeds=args.seeds, threads=args.threads,
             data_root=data_root),
         command=' '.join(['python', 'tools/analysis_tools/'
