@@ -59,8 +59,8 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 # k-NN probe of the encoder on held-out labelled demo scenes (5 scene types,
-# 60 each: tools/dataset/make_demo_data.py --labelled), half memory bank,
-# half queries; at the start, every 5 epochs and at the end (~2 s each).
+# 100 each from `make demo`, tools/dataset/make_demo_data.py --labelled),
+# half memory bank, half queries; at the start, every 5 epochs and at the end (~2 s each).
 knn_probe = dict(
     dataset=dict(type='CustomDataset', data_root='data/demo_rs_labelled/'),
     query_ratio=0.5,
