@@ -51,6 +51,7 @@ HELDOUT_OFFSET = 1_000_000
 #: 4: panchromatic, each type drawn by its own element at patch scale.
 GENERATOR_VERSION = 4
 
+
 def smooth_noise(rng, size, cells):
     """Bilinearly upsampled uniform noise in [0, 1], shape (size, size)."""
     coarse = rng.random((cells + 1, cells + 1)).astype(np.float32)
@@ -64,8 +65,9 @@ def smooth_noise(rng, size, cells):
 def natural_hues(rng, n):
     """``n`` hues (in turns) of the kinds seen from above: browns, yellows
     and greens three times in four, else cyans and blues."""
-    return np.where(rng.random(n) < 0.75, rng.uniform(0.04, 0.33, n),
-                    rng.uniform(0.5, 0.66, n))
+    return np.where(
+        rng.random(n) < 0.75, rng.uniform(0.04, 0.33, n),
+        rng.uniform(0.5, 0.66, n))
 
 
 def random_colours(rng, n, hue=None, hue_spread=0.04):
@@ -78,8 +80,7 @@ def random_colours(rng, n, hue=None, hue_spread=0.04):
     v = rng.uniform(0.3, 0.8, n)
     # HSV to RGB, vectorised: channel k peaks at hue k/3
     k = (np.array([5, 3, 1])[None] + h[:, None] * 6) % 6
-    rgb = v[:, None] * (1 - s[:, None] *
-                        np.clip(np.minimum(k, 4 - k), 0, 1))
+    rgb = v[:, None] * (1 - s[:, None] * np.clip(np.minimum(k, 4 - k), 0, 1))
     return (rgb * 255).astype(np.float32)
 
 
@@ -93,6 +94,7 @@ def _ground(rng, size):
     base = random_colours(rng, 1)[0]
     n = smooth_noise(rng, size, 4)
     return base * (0.9 + 0.2 * n)[..., None]
+
 
 def make_scene(seed, index, size=128):
     """Draw one scene; its type is :func:`scene_type` of ``index``.
@@ -116,28 +118,33 @@ def make_scene(seed, index, size=128):
         n_split = rng.integers(2, 4)
         xs = np.sort(rng.integers(size // 6, size - size // 6, n_split - 1))
         ys = np.sort(rng.integers(size // 6, size - size // 6, n_split - 1))
-        parcel = (np.searchsorted(xs, xx, side='right') * n_split + np.searchsorted(ys, yy, side='right'))
+        parcel = (
+            np.searchsorted(xs, xx, side='right') * n_split +
+            np.searchsorted(ys, yy, side='right'))
         n_parcel = n_split * n_split
         colour = random_colours(rng, n_parcel, natural_hues(rng, 1)[0], 0.06)
         angle = rng.uniform(0, np.pi, n_parcel)[parcel]
         period = rng.uniform(10, 18, n_parcel)[parcel] * px
-        stripes = np.sin((xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)
+        stripes = np.sin(
+            (xx * np.cos(angle) + yy * np.sin(angle)) * 2 * np.pi / period)
         contrast = rng.uniform(0.3, 0.5, n_parcel)[parcel]
         img = colour[parcel] * (1 + stripes * contrast)[..., None]
     elif t == 'water':
         noise = smooth_noise(rng, size, int(rng.integers(2, 4)))
         level = np.quantile(noise, 1 - rng.uniform(0.55, 0.8))
         water = noise > level
-        img[water] = random_colours(rng, 1)[0] + rng.normal(0, 1.5, (int(water.sum()), 3))
+        img[water] = random_colours(rng, 1)[0] + rng.normal(
+            0, 1.5, (int(water.sum()), 3))
     elif t == 'roads':
         road = random_colours(rng, 1)[0]
         base_theta = rng.uniform(0, np.pi / 2)
         for k in range(int(rng.integers(3, 6))):
             theta = base_theta + (np.pi / 2) * (k % 2) + rng.normal(0, 0.05)
             offset = rng.uniform(-size / 2.5, size / 2.5)
-            dist = np.abs((xx - size / 2) * np.sin(theta) - (yy - size / 2) * np.cos(theta) - offset)
+            dist = np.abs((xx - size / 2) * np.sin(theta) -
+                          (yy - size / 2) * np.cos(theta) - offset)
             w = rng.uniform(3, 5) * px
-            img[dist < w + 1.5 * px] *= 0.8   # verge
+            img[dist < w + 1.5 * px] *= 0.8  # verge
             img[dist < w] = road
     elif t == 'roofs':
         roof_colours = random_colours(rng, 3)
@@ -150,25 +157,31 @@ def make_scene(seed, index, size=128):
             for j in range(-3, 4):
                 if rng.random() < 0.15:
                     continue
-                u, v = i * pitch + rng.normal(0, 2), j * pitch + rng.normal(0, 2)
+                u, v = i * pitch + rng.normal(0, 2), j * pitch + rng.normal(
+                    0, 2)
                 cx, cy = size / 2 + u * c - v * s, size / 2 + u * s + v * c
                 w, h = rng.uniform(12, 22, 2) * px
                 du = (xx - cx) * c + (yy - cy) * s
                 dv = -(xx - cx) * s + (yy - cy) * c
-                sh = (np.abs(du - shadow) < w / 2) & (np.abs(dv - shadow) < h / 2)
+                sh = (np.abs(du - shadow) < w / 2) & (
+                    np.abs(dv - shadow) < h / 2)
                 img[sh] *= 0.55
-                img[(np.abs(du) < w / 2) & (np.abs(dv) < h / 2)] = roof_colours[rng.integers(0, 3)]
+                img[(np.abs(du) < w / 2)
+                    & (np.abs(dv) < h / 2)] = roof_colours[rng.integers(0, 3)]
     elif t == 'trees':
         n_tree = int(rng.integers(60, 110))
-        tx = rng.uniform(-5, size + 5, n_tree); ty = rng.uniform(-5, size + 5, n_tree)
+        tx = rng.uniform(-5, size + 5, n_tree)
+        ty = rng.uniform(-5, size + 5, n_tree)
         r = rng.uniform(6, 10, n_tree) * px
         shade = rng.uniform(0.8, 1.2, n_tree).astype(np.float32)
         base = random_colours(rng, 1)[0]
-        d2 = ((xx[..., None] - tx) ** 2 + (yy[..., None] - ty) ** 2) / r ** 2
-        near = d2.argmin(-1); dmin = d2.min(-1)
+        d2 = ((xx[..., None] - tx)**2 + (yy[..., None] - ty)**2) / r**2
+        near = d2.argmin(-1)
+        dmin = d2.min(-1)
         crown = dmin < 1
         # rounded crowns: darker at the rim
-        img[crown] = base * (shade[near[crown]] * (1.1 - 0.35 * dmin[crown]))[:, None]
+        img[crown] = base * (shade[near[crown]] *
+                             (1.1 - 0.35 * dmin[crown]))[:, None]
         img[~crown] *= 0.6  # shadowed ground between crowns
     # Panchromatic: one band, a brightness and gain per scene (sun, sensor),
     # sensor noise.
@@ -219,7 +232,10 @@ def _write_scene(path, seed, index, size, keep):
     os.replace(tmp, path)  # never leave a half-written PNG
 
 
-def generate_demo_dataset(out_dir, num_images=300, size=128, seed=0,
+def generate_demo_dataset(out_dir,
+                          num_images=300,
+                          size=128,
+                          seed=0,
                           num_folders=3):
     """Write ``num_images`` unlabelled scenes as PNG files in nested folders.
 
@@ -256,7 +272,9 @@ def generate_demo_dataset(out_dir, num_images=300, size=128, seed=0,
     return rel_paths
 
 
-def generate_labelled_demo_dataset(out_dir, num_per_class=60, size=128,
+def generate_labelled_demo_dataset(out_dir,
+                                   num_per_class=60,
+                                   size=128,
                                    seed=0):
     """Write a held-out labelled set: ``<out_dir>/<type>/scene_XXXXXXX.png``.
 
@@ -278,9 +296,8 @@ def generate_labelled_demo_dataset(out_dir, num_per_class=60, size=128,
         index.
     """
     if num_per_class < 1 or size < 8:
-        raise ValueError(
-            f'num_per_class must be >= 1 and size >= 8, got '
-            f'{num_per_class}, {size}')
+        raise ValueError(f'num_per_class must be >= 1 and size >= 8, got '
+                         f'{num_per_class}, {size}')
     keep = _check_meta(out_dir, dict(seed=seed, size=size, labelled=True))
     items = []
     for j in range(num_per_class * len(SCENE_TYPES)):
@@ -291,6 +308,6 @@ def generate_labelled_demo_dataset(out_dir, num_per_class=60, size=128,
         items.append((rel, SCENE_TYPES.index(name)))
     with open(osp.join(out_dir, 'labels.txt.tmp'), 'w') as f:
         f.write(''.join(f'{p} {label}\n' for p, label in items))
-    os.replace(osp.join(out_dir, 'labels.txt.tmp'),
-               osp.join(out_dir, 'labels.txt'))
+    os.replace(
+        osp.join(out_dir, 'labels.txt.tmp'), osp.join(out_dir, 'labels.txt'))
     return items
