@@ -36,9 +36,10 @@ model = dict(
             type='SimpleFeaturePyramid',
             in_channels=768,
             scale_factors=(4, 2, 1, 0.5),
-            # LayerNorm over channels (ViTDet's simple pyramid): batch-size
-            # independent at 1-2 images per GPU (docs/detection.md)
-            norm_cfg=dict(type='LN2d')),
+            # SyncBN (BN on one process), not LN2d: the same pyramid + FPN
+            # as the DOTA config, whose comment gives the measured reason
+            # (oriented detection, docs/detection.md "Adapter check").
+            norm_cfg=dict(type='SyncBN', requires_grad=True)),
         dict(
             type='FPN',
             in_channels=[768, 768, 768, 768],

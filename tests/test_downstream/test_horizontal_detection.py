@@ -97,8 +97,12 @@ def test_real_config_trains_one_step(dior_root, repo_root, monkeypatch):
     assert cfg.val_evaluator.type == 'CocoMetric'
     assert cfg.train_dataloader.batch_size == 1
     assert cfg.optim_wrapper.paramwise_cfg.layer_decay_rate == 0.9
+    assert cfg.model.neck[0].norm_cfg.type == 'SyncBN'
     cfg.model.backbone.init_cfg = None
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
+    norm = model.neck[0].branches[0][1]  # BN after mmengine's revert
+    assert isinstance(norm, torch.nn.modules.batchnorm._BatchNorm)
+    assert not isinstance(norm, torch.nn.SyncBatchNorm)
     ds_cfg = cfg.train_dataloader.dataset
     ds_cfg.data_root = dior_root
     ds_cfg.pipeline[2]['scale'] = (128, 128)

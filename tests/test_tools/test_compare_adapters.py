@@ -112,6 +112,10 @@ def test_presets_build(tmp_path, repo_root):
                                 str(tmp_path), 0, 'b')
     assert rot.model.neck[0].type == 'SimpleFeaturePyramid'
     assert rot.model.neck[0].norm_cfg.type == 'BN'
+    # ours is the DOTA config's pyramid as shipped (SyncBN, BN on one process)
+    rot_ours = mod['rotated_config']('ours', rot_args, str(tmp_path),
+                                     str(tmp_path), 0, 'o')
+    assert rot_ours.model.neck[0].norm_cfg.type == 'SyncBN'
 
     init_default_scope('mmseg')
     vit = MODELS.build(seg['ours-before'].model.backbone)

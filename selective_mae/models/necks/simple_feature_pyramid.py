@@ -28,8 +28,10 @@ class SimpleFeaturePyramid(BaseModule):
         norm_cfg (dict): Norm between the two transposed convolutions of the
             4x branch. Defaults to ``dict(type='LN2d')``, LayerNorm over
             channels as ViTDet's simple pyramid: independent of the batch,
-            which is 1 to 2 images per GPU in these recipes
-            (docs/segmentation.md has the measured effect of BN).
+            which is 1 to 2 images per GPU in these recipes. The
+            segmentation configs keep it (tied with BN, docs/segmentation.md);
+            the detection configs set ``SyncBN``, as mmseg's
+            ``Feature2Pyramid`` (LN2d diverged there, docs/detection.md).
         init_cfg (dict, optional): Initialization config.
     """
 
